@@ -1,0 +1,353 @@
+"""Manager side: create, configure, query, control and delete services.
+
+``Manager.connect()`` opens the service control manager (the real one on Windows, the portable
+daemon elsewhere, or ``backend="memory"`` for an in-process one); ``Service`` handles come from
+``create_service`` / ``open_service``. Both are context managers, and both raise
+:class:`~svcctl.errors.ScmError` carrying Windows' code for every failure.
+"""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+from typing import Any
+
+from ..errors import ERROR_INVALID_HANDLE, ScmError
+from ..types import (
+    MAXIMUM_ALLOWED,
+    NO_CHANGE,
+    Config,
+    ConfigLevel,
+    Control,
+    EnumEntry,
+    ErrorControl,
+    FailureActions,
+    ScmAccess,
+    ServiceAccess,
+    ServiceType,
+    StartType,
+    State,
+    StateFilter,
+    Status,
+)
+from .backend import Backend, default_backend_name, open_backend
+
+__all__ = ["Manager", "Service", "wait_poll_interval"]
+
+
+def wait_poll_interval(wait_hint_ms: int) -> float:
+    """B89: a controller that polls should do so every wait hint / 10, clamped to [1 s, 10 s]."""
+    return min(max(wait_hint_ms / 10000, 1.0), 10.0)
+
+
+def _entries(rows: list[list[Any]]) -> list[EnumEntry]:
+    return [EnumEntry(r[0], r[1], Status.from_wire(r[2])) for r in rows]
+
+
+class Manager:
+    """An open service control manager (OpenSCManager)."""
+
+    def __init__(self, backend: Backend, handle: int, system: str | None) -> None:
+        self.backend = backend
+        self.handle = handle
+        self.system = system
+        self._closed = False
+
+    @classmethod
+    def connect(
+        cls,
+        system: str | None = None,
+        database: str | None = None,
+        access: int = MAXIMUM_ALLOWED,
+        backend: str | Backend | None = None,
+    ) -> Manager:
+        """Open the SCM of ``system`` (None = this machine) with ``access`` rights."""
+        be = open_backend(backend or default_backend_name(), system) if not hasattr(backend, "call") else backend
+        assert be is not None and not isinstance(be, str)
+        try:
+            h = be.call("open_scm", machine=system, database=database, access=int(access))
+        except BaseException:
+            be.close()
+            raise
+        return cls(be, h, system)
+
+    def __enter__(self) -> Manager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the manager handle. Service handles opened through it stay valid (B10)."""
+        if not self._closed:
+            self._closed = True
+            self.backend.call("close", h=self.handle)
+
+    def disconnect(self) -> None:
+        """Close the manager and every handle of this connection (as process exit would)."""
+        self._closed = True
+        self.backend.close()
+
+    # --- services ----------------------------------------------------------------------------------
+
+    def create_service(
+        self,
+        name: str,
+        binpath: str,
+        *,
+        display_name: str | None = None,
+        service_type: int = ServiceType.WIN32_OWN_PROCESS,
+        start_type: int = StartType.DEMAND_START,
+        error_control: int = ErrorControl.NORMAL,
+        group: str | None = None,
+        tag: bool = False,
+        dependencies: list[str] | None = None,
+        account: str | None = None,
+        password: str | None = None,
+        access: int = ServiceAccess.ALL_ACCESS,
+    ) -> Service:
+        """CreateService with every parameter; ``tag=True`` asks for a tag in ``group`` (B22)."""
+        h, tag_id = self.backend.call(
+            "create",
+            scm=self.handle,
+            name=name,
+            display=display_name,
+            access=int(access),
+            type=int(service_type),
+            start=int(start_type),
+            error=int(error_control),
+            binpath=binpath,
+            group=group,
+            tag=tag,
+            deps=dependencies,
+            account=account,
+            password=password,
+        )
+        svc = Service(self.backend, h, name)
+        svc.tag_id = tag_id
+        return svc
+
+    def open_service(self, name: str, access: int = MAXIMUM_ALLOWED) -> Service:
+        """OpenService by key name (display names give 1060, B6)."""
+        return Service(self.backend, self.backend.call("open", scm=self.handle, name=name, access=int(access)), name)
+
+    def list_services(
+        self,
+        service_type: int = ServiceType.WIN32,
+        state: int = StateFilter.ALL,
+        group: str | None = None,
+    ) -> list[EnumEntry]:
+        """EnumServicesStatusEx: name order; ``group=""`` selects services without a group."""
+        rows = self.backend.call("enum", scm=self.handle, type=int(service_type), state=int(state), group=group)
+        return _entries(rows)
+
+    def display_name(self, key_name: str) -> str:
+        """GetServiceDisplayName (the key name when none was set, B11)."""
+        name: str = self.backend.call("display_name", scm=self.handle, name=key_name)
+        return name
+
+    def key_name(self, display_name: str) -> str:
+        """GetServiceKeyName."""
+        name: str = self.backend.call("key_name", scm=self.handle, name=display_name)
+        return name
+
+    def exists(self, name: str) -> bool:
+        """Whether ``name`` is a service's key or display name."""
+        try:
+            self.key_name(name)
+            return True
+        except ScmError:
+            pass
+        try:
+            self.open_service(name, access=ServiceAccess.QUERY_STATUS).close()
+            return True
+        except ScmError as exc:
+            if exc.winerror == 5:
+                return True
+            return False
+
+    def events(self, service: str | None = None, since: int = 0, limit: int = 1000) -> list[list[Any]]:
+        """Event log records after id ``since``: [id, time, event id, level, service, text, data]."""
+        rows: list[list[Any]] = self.backend.call(
+            "events_since", scm=self.handle, service=service, since=since, limit=limit
+        )
+        return rows
+
+
+class Service:
+    """An open service handle."""
+
+    def __init__(self, backend: Backend, handle: int, name: str) -> None:
+        self.backend = backend
+        self.handle = handle
+        self.name = name
+        self.tag_id = 0
+        self._closed = False
+
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Service {self.name!r} handle=0x{self.handle:x}>"
+
+    def _call(self, op: str, **args: Any) -> Any:
+        if self._closed:
+            raise ScmError(ERROR_INVALID_HANDLE)
+        return self.backend.call(op, h=self.handle, **args)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.backend.call("close", h=self.handle)
+
+    # --- status and configuration ------------------------------------------------------------
+
+    def query(self) -> Status:
+        """QueryServiceStatusEx."""
+        return Status.from_wire(self._call("status"))
+
+    def config(self) -> Config:
+        """QueryServiceConfig."""
+        return Config.from_wire(self._call("config"))
+
+    def config2(self, level: int) -> Any:
+        """QueryServiceConfig2 at a raw level (wire value)."""
+        return self._call("config2", level=int(level))
+
+    def description(self) -> str | None:
+        value: str | None = self.config2(ConfigLevel.DESCRIPTION)
+        return value
+
+    def failure_actions(self) -> FailureActions:
+        return FailureActions.from_wire(self.config2(ConfigLevel.FAILURE_ACTIONS))
+
+    def failure_actions_on_non_crash(self) -> bool:
+        return bool(self.config2(ConfigLevel.FAILURE_ACTIONS_FLAG))
+
+    def delayed_auto_start(self) -> bool:
+        return bool(self.config2(ConfigLevel.DELAYED_AUTO_START_INFO))
+
+    def preshutdown_timeout(self) -> int:
+        return int(self.config2(ConfigLevel.PRESHUTDOWN_INFO))
+
+    def update_config(
+        self,
+        *,
+        service_type: int = NO_CHANGE,
+        start_type: int = NO_CHANGE,
+        error_control: int = NO_CHANGE,
+        binpath: str | None = None,
+        group: str | None = None,
+        tag: bool = False,
+        dependencies: list[str] | None = None,
+        account: str | None = None,
+        password: str | None = None,
+        display_name: str | None = None,
+    ) -> int:
+        """ChangeServiceConfig: NO_CHANGE / None leave a field alone, "" clears group and
+        dependencies (B33). Returns the tag."""
+        tag_id: int = self._call(
+            "change",
+            type=int(service_type),
+            start=int(start_type),
+            error=int(error_control),
+            binpath=binpath,
+            group=group,
+            tag=tag,
+            deps=[] if dependencies == [""] else dependencies,
+            account=account,
+            password=password,
+            display=display_name,
+        )
+        self.tag_id = tag_id
+        return tag_id
+
+    def update_config2(self, level: int, value: Any) -> None:
+        """ChangeServiceConfig2 at a raw level; ``None`` leaves the information unchanged (B41)."""
+        self._call("change2", level=int(level), value=value)
+
+    def set_description(self, text: str | None) -> None:
+        """None leaves it, "" deletes it (B37)."""
+        self.update_config2(ConfigLevel.DESCRIPTION, text)
+
+    def set_failure_actions(self, actions: FailureActions | dict[str, Any]) -> None:
+        """B115 semantics when given a dict: missing/None members stay as they are."""
+        value = actions.to_wire() if isinstance(actions, FailureActions) else actions
+        self.update_config2(ConfigLevel.FAILURE_ACTIONS, value)
+
+    def set_failure_actions_on_non_crash(self, flag: bool) -> None:
+        self.update_config2(ConfigLevel.FAILURE_ACTIONS_FLAG, bool(flag))
+
+    def set_delayed_auto_start(self, flag: bool | int) -> None:
+        self.update_config2(ConfigLevel.DELAYED_AUTO_START_INFO, flag)
+
+    def set_preshutdown_timeout(self, ms: int) -> None:
+        self.update_config2(ConfigLevel.PRESHUTDOWN_INFO, ms)
+
+    # --- run state ---------------------------------------------------------------------------
+
+    def start(self, *args: str) -> None:
+        """StartService: returns once ServiceMain runs (START_PENDING, B48), not when RUNNING."""
+        self._call("start", args=list(args))
+
+    def control(self, code: int) -> Status:
+        """ControlService: the status as last reported (B67)."""
+        return Status.from_wire(self._call("control", code=int(code)))
+
+    def stop(self) -> Status:
+        return self.control(Control.STOP)
+
+    def pause(self) -> Status:
+        return self.control(Control.PAUSE)
+
+    def continue_(self) -> Status:
+        return self.control(Control.CONTINUE)
+
+    def interrogate(self) -> Status:
+        return self.control(Control.INTERROGATE)
+
+    def dependents(self, state: int = StateFilter.ACTIVE) -> list[EnumEntry]:
+        """EnumDependentServices: direct and indirect, in reverse start order (B107)."""
+        return _entries(self._call("dependents", state=int(state)))
+
+    def delete(self) -> None:
+        """DeleteService: marks it; it goes once stopped and all handles are closed (B94)."""
+        self._call("delete")
+
+    def watch(self, seen: Status | None, timeout: float) -> Status:
+        """Status as soon as it differs from ``seen`` (state or checkpoint), or after ``timeout``.
+
+        A long poll in the daemon (NotifyServiceStatusChange's role), so waiting costs no polling.
+        """
+        last = [int(seen.state), seen.checkpoint] if seen is not None else None
+        return Status.from_wire(self._call("watch", seen=last, timeout_ms=int(max(timeout, 0) * 1000)))
+
+    def wait(self, state: State, timeout: float | None = None) -> Status:
+        """Wait until ``state`` is reached or ``timeout`` passes; returns the last status.
+
+        Like Windows' service controllers (B89) it gives up early when a pending service's
+        checkpoint has not advanced for longer than its wait hint, or when the service settles
+        in a state other than the one awaited.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        status = self.query()
+        progress_at = time.monotonic()
+        while status.state != state and status.state.pending:
+            now = time.monotonic()
+            budget = status.wait_hint / 1000 + 1 - (now - progress_at) if status.wait_hint else 3600.0
+            if deadline is not None:
+                budget = min(budget, deadline - now)
+            if budget <= 0:
+                break
+            new = self.watch(status, budget)
+            if (new.state, new.checkpoint) != (status.state, status.checkpoint):
+                progress_at = time.monotonic()
+            status = new
+        return status
+
+
+# Re-exported for convenience: ``from svcctl.mgr import ScmAccess`` etc.
+_ = (ScmAccess,)

@@ -1,0 +1,50 @@
+"""The backend seam: one call, ``call(op, **args)``, whose vocabulary is the SCM's API.
+
+Operation names and arguments are those of :mod:`svcctl.scm.api` (open_scm, create, open,
+status, control, ...), results are wire values (lists of Win32 numbers). The portable client
+sends them over the daemon's socket, the memory backend hands them to an in-process SCM, and the
+Windows backend maps each onto its advapi32 call. :class:`svcctl.mgr.Manager` is the typed face.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Protocol
+
+from ..errors import ERROR_INVALID_PARAMETER, ScmError
+
+ENV_BACKEND = "SVCCTL_BACKEND"
+
+
+class Backend(Protocol):
+    def call(self, op: str, **args: Any) -> Any:
+        """Perform one API call; raises :class:`~svcctl.errors.ScmError` with the Win32 code."""
+
+    def close(self) -> None:
+        """Release the connection (closes every handle still open through it, like process exit)."""
+
+
+def default_backend_name() -> str:
+    name = os.environ.get(ENV_BACKEND)
+    if name:
+        return name
+    return "win32" if sys.platform == "win32" else "portable"
+
+
+def open_backend(name: str, system: str | None) -> Backend:
+    """Load a backend by name, importing only that backend's module (never ctypes.windll elsewhere)."""
+    if name == "portable":
+        from .portable import PortableBackend
+
+        return PortableBackend.connect(system)
+    if name == "memory":
+        from .memory import MemoryBackend
+
+        return MemoryBackend.default().connect(system)
+    if name == "win32":
+        from .win32 import Win32Backend  # type: ignore[import-not-found,unused-ignore]
+
+        backend: Backend = Win32Backend(system)
+        return backend
+    raise ScmError(ERROR_INVALID_PARAMETER, f"unknown backend {name!r} (portable, memory, win32)")

@@ -1,0 +1,58 @@
+"""Client of the portable SCM daemon over its Unix socket (blocking, one request at a time)."""
+
+from __future__ import annotations
+
+import errno
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+from .. import wire
+from ..errors import ERROR_ACCESS_DENIED, RPC_S_SERVER_UNAVAILABLE, ScmError
+from ..home import resolve_home, socket_path
+
+
+class PortableBackend:
+    def __init__(self, sock: socket.socket) -> None:
+        self._chan = wire.Channel(sock)
+        self._lock = threading.Lock()
+        self._next = 0
+
+    @classmethod
+    def connect(cls, system: str | None = None, home: Path | None = None) -> PortableBackend:
+        if system and system.strip("\\") not in ("", ".", "localhost", socket.gethostname()):
+            raise ScmError(RPC_S_SERVER_UNAVAILABLE, f"remote machine {system!r}")  # B3
+        path = socket_path(home or resolve_home())
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(str(path))
+        except OSError as exc:
+            sock.close()
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                raise ScmError(ERROR_ACCESS_DENIED, f"not allowed to connect to {path}") from None
+            raise ScmError(
+                RPC_S_SERVER_UNAVAILABLE, f"no svcctl daemon at {path} (start one with `svcctl serve`)"
+            ) from None
+        return cls(sock)
+
+    def call(self, op: str, **args: Any) -> Any:
+        with self._lock:
+            self._next += 1
+            rid = self._next
+            args["id"], args["op"] = rid, op
+            try:
+                self._chan.send(args)
+                while True:
+                    reply = self._chan.recv()
+                    if reply.get("id") == rid or reply.get("id") is None:
+                        break
+            except (OSError, EOFError):
+                raise ScmError(RPC_S_SERVER_UNAVAILABLE, "the svcctl daemon closed the connection") from None
+        code = reply.get("e")
+        if code:
+            raise ScmError(code, reply.get("m"))
+        return reply.get("r")
+
+    def close(self) -> None:
+        self._chan.close()

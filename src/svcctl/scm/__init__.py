@@ -1,0 +1,1 @@
+"""The portable service control manager (``svcctl serve``): Windows' SCM semantics on POSIX."""

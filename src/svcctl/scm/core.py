@@ -1,0 +1,553 @@
+"""The SCM's API: what OpenSCManager, CreateService, ControlService & co. do, in Windows' order.
+
+Each public method is one API call. It takes the caller's :class:`Session` (identity and open
+handles) and plain arguments, checks them in the order Windows does (B17, B61, B79, B100 ...),
+and returns wire-ready values. The daemon's server and the in-process backend both call these
+methods, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+from ..errors import (
+    ERROR_ACCESS_DENIED,
+    ERROR_CANNOT_DETECT_DRIVER_FAILURE,
+    ERROR_DATABASE_DOES_NOT_EXIST,
+    ERROR_DEPENDENT_SERVICES_RUNNING,
+    ERROR_INVALID_ADDRESS,
+    ERROR_INVALID_HANDLE,
+    ERROR_INVALID_LEVEL,
+    ERROR_INVALID_NAME,
+    ERROR_INVALID_PARAMETER,
+    ERROR_SERVICE_ALREADY_RUNNING,
+    ERROR_SERVICE_DEPENDENCY_DELETED,
+    ERROR_SERVICE_DEPENDENCY_FAIL,
+    ERROR_SERVICE_DISABLED,
+    ERROR_SERVICE_DOES_NOT_EXIST,
+    ERROR_SERVICE_MARKED_FOR_DELETE,
+    ERROR_SHUTDOWN_IN_PROGRESS,
+    ScmError,
+)
+from ..types import (
+    SCM_GENERIC_MAPPING,
+    SERVICE_GENERIC_MAPPING,
+    SERVICES_ACTIVE_DATABASE,
+    ActionType,
+    ConfigLevel,
+    Control,
+    FailureActions,
+    ScmAccess,
+    ServiceAccess,
+    ServiceType,
+    State,
+    StateFilter,
+    is_user_control,
+)
+from . import graph, validate
+from .database import REG_BINARY, SERVICES, Database
+from .events import EventLog
+from .record import ServiceRecord, from_values, to_values
+from .runtime import Runtime
+from .security import Identity, grant, require, scm_rights, service_rights
+
+
+class Handle:
+    __slots__ = ("rec", "access")
+
+    def __init__(self, rec: ServiceRecord | None, access: int) -> None:
+        self.rec = rec  # None for a manager handle
+        self.access = access
+
+
+class Session:
+    """One client: its identity and its handles (handles are per process, B9)."""
+
+    _ids = itertools.count(0x10000, 8)
+
+    def __init__(self, who: Identity) -> None:
+        self.who = who
+        self.handles: dict[int, Handle] = {}
+
+    def add(self, handle: Handle) -> int:
+        h = next(Session._ids)
+        self.handles[h] = handle
+        return h
+
+
+#: Control codes a client may send, and the right each needs (B61, B62).
+_CONTROL_RIGHT = {
+    Control.STOP: ServiceAccess.STOP,
+    Control.PAUSE: ServiceAccess.PAUSE_CONTINUE,
+    Control.CONTINUE: ServiceAccess.PAUSE_CONTINUE,
+    Control.INTERROGATE: ServiceAccess.INTERROGATE,
+    Control.PARAMCHANGE: ServiceAccess.PAUSE_CONTINUE,
+    Control.NETBINDADD: ServiceAccess.PAUSE_CONTINUE,
+    Control.NETBINDREMOVE: ServiceAccess.PAUSE_CONTINUE,
+    Control.NETBINDENABLE: ServiceAccess.PAUSE_CONTINUE,
+    Control.NETBINDDISABLE: ServiceAccess.PAUSE_CONTINUE,
+}
+#: B52: a START_PENDING service that shows no progress for this long plus its wait hint is hung.
+HUNG_START_S = 80.0
+
+
+class Scm:
+    """The service control manager of one database."""
+
+    def __init__(self, db: Database, events: EventLog, runtime: Runtime) -> None:
+        self.db = db
+        self.events = events
+        self.runtime = runtime
+        self.records: dict[str, ServiceRecord] = {}
+        self.shutting_down = False
+        runtime.on_stopped = self._on_stopped
+        for key, values in db.read_tree(SERVICES).items():
+            parts = key.split("\\")
+            if len(parts) != 2 or "Type" not in values:
+                continue
+            rec = from_values(parts[1], values)
+            if rec.marked_for_delete:  # deletions pending at the last shutdown complete now (B94)
+                db.delete_tree(rec.key)
+                continue
+            self.records[rec.name.lower()] = rec
+
+    # --- handles -------------------------------------------------------------------------------
+
+    def _live(self) -> None:
+        if self.shutting_down:
+            raise ScmError(ERROR_SHUTDOWN_IN_PROGRESS)  # B136
+
+    @staticmethod
+    def _scm(s: Session, h: int) -> Handle:
+        handle = s.handles.get(h)
+        if handle is None or handle.rec is not None:
+            raise ScmError(ERROR_INVALID_HANDLE)
+        return handle
+
+    @staticmethod
+    def _svc(s: Session, h: int, needed: int = 0) -> ServiceRecord:
+        handle = s.handles.get(h)
+        if handle is None or handle.rec is None:
+            raise ScmError(ERROR_INVALID_HANDLE)
+        require(handle.access, needed)
+        return handle.rec
+
+    def _find(self, name: str) -> ServiceRecord:
+        rec = self.records.get(name.lower())
+        if rec is None:
+            raise ScmError(ERROR_SERVICE_DOES_NOT_EXIST, name)
+        return rec
+
+    def _open_handle(self, s: Session, rec: ServiceRecord, access: int) -> int:
+        rec.handles += 1
+        return s.add(Handle(rec, access))
+
+    def open_scm(self, s: Session, machine: str | None, database: str | None, access: int) -> int:
+        self._live()
+        if database and database.casefold() != SERVICES_ACTIVE_DATABASE.casefold():
+            known = database.casefold() == "servicesfailed"
+            raise ScmError(ERROR_DATABASE_DOES_NOT_EXIST if known else ERROR_INVALID_NAME, database)  # B2
+        granted = grant(access, scm_rights(s.who), SCM_GENERIC_MAPPING) | ScmAccess.CONNECT  # B1
+        return s.add(Handle(None, granted))
+
+    def close(self, s: Session, h: int) -> None:
+        handle = s.handles.pop(h, None)
+        if handle is None:
+            raise ScmError(ERROR_INVALID_HANDLE)  # B9
+        rec = handle.rec
+        if rec is not None:
+            rec.handles -= 1
+            self._maybe_remove(rec)
+
+    def close_session(self, s: Session) -> None:
+        for h in list(s.handles):
+            self.close(s, h)
+
+    # --- create / open / delete ----------------------------------------------------------------
+
+    def create(
+        self,
+        s: Session,
+        scm: int,
+        name: str | None,
+        display: str | None,
+        access: int,
+        type: int,
+        start: int,
+        error: int,
+        binpath: str | None,
+        group: str | None,
+        tag: bool,
+        deps: list[str] | None,
+        account: str | None,
+        password: str | None,
+    ) -> list[int]:
+        self._live()
+        handle = self._scm(s, scm)  # B17 (1)
+        if name is None or binpath is None:
+            raise ScmError(ERROR_INVALID_ADDRESS)  # (2)
+        require(handle.access, ScmAccess.CREATE_SERVICE)  # (3)
+        validate.service_name(name)  # (4)
+        if not binpath:
+            raise ScmError(ERROR_INVALID_PARAMETER, "empty binary path")  # (5)
+        validate.service_type(type)
+        validate.start_type(type, start)
+        validate.error_control(error)
+        validate.account(type, account)
+        if tag and not group:
+            raise ScmError(ERROR_INVALID_PARAMETER, "a tag needs a load-order group")  # B22
+        if display is not None:
+            validate.display_name(display)
+        existing = self.records.get(name.lower())
+        if existing is not None:
+            validate.exists(existing)  # B24
+        if display:
+            validate.display_free(self.records.values(), display, None)  # B25, B26
+        services, groups = validate.dependencies(deps or [])
+        if graph.creates_cycle(self.records, name, group or "", services, groups):
+            raise ScmError(validate.ERROR_CIRCULAR_DEPENDENCY)  # B30
+        rec = ServiceRecord(name)
+        rec.service_type = type
+        rec.start_type = validate.as_start(start)
+        rec.error_control = validate.as_error(error)
+        rec.image_path = binpath
+        rec.display_name = display or ""  # B11: read back as the key name
+        rec.group = group or ""
+        rec.depend_on_service, rec.depend_on_group = services, groups
+        rec.object_name = validate.stored_account(type, account)  # B27
+        if tag:
+            rec.tag = self._free_tag(rec.group)
+        self.db.write({rec.key: to_values(rec)}, replace=[rec.key])
+        self.records[name.lower()] = rec
+        self.events.write(7045, name, name, binpath, data={"type": type, "start": start, "account": rec.object_name})
+        granted = SERVICE_GENERIC_MAPPING.map(access)  # B23: no check, the creator gets what it asked
+        return [self._open_handle(s, rec, granted), rec.tag]
+
+    def _free_tag(self, group: str) -> int:
+        used = {r.tag for r in graph.group_members(self.records, group)}
+        order = self.db.read_key("Control\\GroupOrderList").get(group)
+        if order and order[0] == REG_BINARY and isinstance(order[1], bytes) and len(order[1]) >= 4:
+            n = int.from_bytes(order[1][:4], "little")
+            used |= {int.from_bytes(order[1][4 + 4 * i : 8 + 4 * i], "little") for i in range(n)}
+        tag = 1
+        while tag in used:
+            tag += 1
+        return tag
+
+    def open(self, s: Session, scm: int, name: str | None, access: int) -> int:
+        self._live()
+        self._scm(s, scm)  # B5: only CONNECT is needed on the manager (B7)
+        if name is None:
+            raise ScmError(ERROR_INVALID_ADDRESS)
+        rec = self._find(name)  # key names only (B6)
+        granted = grant(access, service_rights(s.who), SERVICE_GENERIC_MAPPING)
+        return self._open_handle(s, rec, granted)
+
+    def delete(self, s: Session, h: int) -> None:
+        self._live()
+        rec = self._svc(s, h, ServiceAccess.DELETE)  # B93
+        if rec.marked_for_delete:
+            raise ScmError(ERROR_SERVICE_MARKED_FOR_DELETE)  # B95
+        rec.marked_for_delete = True
+        self.db.write({rec.key: {"DeleteFlag": (4, 1)}})
+        self._maybe_remove(rec)
+
+    def _maybe_remove(self, rec: ServiceRecord) -> None:
+        """B94: the key goes once the service is stopped and its last handle is closed."""
+        if rec.marked_for_delete and rec.handles <= 0 and rec.state is State.STOPPED and not rec.starting:
+            if self.records.get(rec.name.lower()) is rec:
+                del self.records[rec.name.lower()]
+                self.db.delete_tree(rec.key)
+
+    def _on_stopped(self, rec: ServiceRecord, crashed: bool) -> None:
+        self._maybe_remove(rec)
+
+    # --- queries -------------------------------------------------------------------------------
+
+    def status(self, s: Session, h: int) -> list[int]:
+        self._live()
+        return self._svc(s, h, ServiceAccess.QUERY_STATUS).status().to_wire()  # B78
+
+    def config(self, s: Session, h: int) -> list[Any]:
+        self._live()
+        return self._svc(s, h, ServiceAccess.QUERY_CONFIG).config().to_wire()
+
+    def config2(self, s: Session, h: int, level: int) -> Any:
+        self._live()
+        if level not in _CONFIG2_LEVELS:
+            raise ScmError(ERROR_INVALID_LEVEL)  # B38: checked before anything else
+        rec = self._svc(s, h, ServiceAccess.QUERY_CONFIG)
+        if level == ConfigLevel.DESCRIPTION:
+            return rec.description
+        if level == ConfigLevel.FAILURE_ACTIONS:
+            return rec.failure_actions.to_wire()
+        if level == ConfigLevel.FAILURE_ACTIONS_FLAG:
+            return rec.failure_actions_on_non_crash
+        if level == ConfigLevel.DELAYED_AUTO_START_INFO:
+            return rec.delayed_auto_start
+        return rec.preshutdown_timeout
+
+    def enum(self, s: Session, scm: int, type: int, state: int, group: str | None) -> list[list[Any]]:
+        self._live()
+        handle = self._scm(s, scm)  # B100 order: handle, then 87, then access, then group
+        if not type or not state or state & ~StateFilter.ALL or type & ~ServiceType.TYPE_ALL:
+            raise ScmError(ERROR_INVALID_PARAMETER)
+        require(handle.access, ScmAccess.ENUMERATE_SERVICE)
+        if group:
+            g = group.casefold()
+            if not any(r.group.casefold() == g for r in self.records.values()):
+                raise ScmError(ERROR_SERVICE_DOES_NOT_EXIST, f"group {group}")
+        out = []
+        for rec in sorted(self.records.values(), key=lambda r: r.name.casefold()):  # B106
+            if not rec.service_type & type & ServiceType.TYPE_ALL & ~ServiceType.INTERACTIVE_PROCESS:
+                continue
+            active = rec.state is not State.STOPPED
+            if not state & (StateFilter.ACTIVE if active else StateFilter.INACTIVE):
+                continue
+            if group is not None and rec.group.casefold() != group.casefold():
+                continue  # B105: "" selects services without a group
+            out.append([rec.name, rec.shown_name, rec.status().to_wire()])
+        return out
+
+    def display_name(self, s: Session, scm: int, name: str | None) -> str:
+        self._live()
+        self._scm(s, scm)
+        if name is None:
+            raise ScmError(ERROR_INVALID_ADDRESS)
+        return self._find(name).shown_name  # B11
+
+    def key_name(self, s: Session, scm: int, name: str | None) -> str:
+        self._live()
+        self._scm(s, scm)
+        if name is None:
+            raise ScmError(ERROR_INVALID_ADDRESS)
+        wanted = name.casefold()
+        for rec in self.records.values():  # oldest first (B26)
+            if rec.shown_name.casefold() == wanted:
+                return rec.name
+        raise ScmError(ERROR_SERVICE_DOES_NOT_EXIST, name)
+
+    def dependents(self, s: Session, h: int, state: int) -> list[list[Any]]:
+        self._live()
+        rec = self._svc(s, h, ServiceAccess.ENUMERATE_DEPENDENTS)  # B107
+        if not state or state & ~StateFilter.ALL:
+            raise ScmError(ERROR_INVALID_PARAMETER)
+        out = []
+        for d in graph.all_dependents(self.records, rec):
+            active = d.state is not State.STOPPED
+            if state & (StateFilter.ACTIVE if active else StateFilter.INACTIVE):
+                out.append([d.name, d.shown_name, d.status().to_wire()])
+        return out
+
+    def events_since(self, s: Session, scm: int, service: str | None, since: int, limit: int) -> list[Any]:
+        self._scm(s, scm)
+        return [e.to_wire() for e in self.events.read(service, since, min(max(limit, 1), 10000))]
+
+    # --- configuration -------------------------------------------------------------------------
+
+    def change(
+        self,
+        s: Session,
+        h: int,
+        type: int,
+        start: int,
+        error: int,
+        binpath: str | None,
+        group: str | None,
+        tag: bool,
+        deps: list[str] | None,
+        account: str | None,
+        password: str | None,
+        display: str | None,
+    ) -> int:
+        self._live()
+        rec = self._svc(s, h, ServiceAccess.CHANGE_CONFIG)  # B34
+        if rec.marked_for_delete:
+            raise ScmError(ERROR_SERVICE_MARKED_FOR_DELETE)  # B96
+        new_type = rec.service_type if type == validate.NO_CHANGE else type
+        validate.service_type(new_type)
+        if start != validate.NO_CHANGE:
+            validate.start_type(new_type, start)
+        elif type != validate.NO_CHANGE:
+            validate.start_type(new_type, rec.start_type)
+        if error != validate.NO_CHANGE:
+            validate.error_control(error)
+        validate.account(new_type, account if account is not None else rec.object_name)
+        new_group = rec.group if group is None else group
+        if tag and not new_group:
+            raise ScmError(ERROR_INVALID_PARAMETER, "a tag needs a load-order group")
+        if display:
+            validate.display_name(display)
+            validate.display_free(self.records.values(), display, rec)
+        if deps is not None:
+            services, groups = validate.dependencies(deps)
+        else:
+            services, groups = rec.depend_on_service, rec.depend_on_group
+        if (deps is not None or group is not None) and graph.creates_cycle(
+            self.records, rec.name, new_group, services, groups
+        ):
+            raise ScmError(validate.ERROR_CIRCULAR_DEPENDENCY)
+        old_start = rec.start_type
+        rec.service_type = new_type
+        if start != validate.NO_CHANGE:
+            rec.start_type = validate.as_start(start)
+        if error != validate.NO_CHANGE:
+            rec.error_control = validate.as_error(error)
+        if binpath is not None:
+            rec.image_path = binpath
+        if group is not None:
+            rec.group = group
+        if tag:
+            rec.tag = self._free_tag(rec.group)
+        elif not rec.group:
+            rec.tag = 0
+        rec.depend_on_service, rec.depend_on_group = services, groups
+        if account is not None:
+            rec.object_name = validate.stored_account(new_type, account)
+        if display is not None:
+            rec.display_name = display  # shown at once (B35); "" falls back to the key name
+        self.db.write({rec.key: to_values(rec)})
+        if rec.start_type is not old_start:
+            self.events.write(7040, rec.name, rec.shown_name, old_start.name, rec.start_type.name)
+        return rec.tag
+
+    def change2(self, s: Session, h: int, level: int, value: Any) -> None:
+        self._live()
+        rec = self._svc(s, h, ServiceAccess.CHANGE_CONFIG)
+        if level not in _CONFIG2_LEVELS:
+            raise ScmError(ERROR_INVALID_LEVEL)
+        if rec.marked_for_delete:
+            raise ScmError(ERROR_SERVICE_MARKED_FOR_DELETE)  # B96
+        if value is None:
+            return  # B41: lpInfo NULL leaves the information as it is
+        if level == ConfigLevel.DESCRIPTION:
+            if not isinstance(value, str):
+                raise ScmError(ERROR_INVALID_PARAMETER)
+            rec.description = value or None  # B37: "" deletes
+        elif level == ConfigLevel.FAILURE_ACTIONS:
+            if rec.service_type & ServiceType.DRIVER:
+                raise ScmError(ERROR_CANNOT_DETECT_DRIVER_FAILURE)  # B117
+            rec.failure_actions = self._merge_failure_actions(s, h, rec.failure_actions, value)
+        elif level == ConfigLevel.FAILURE_ACTIONS_FLAG:
+            rec.failure_actions_on_non_crash = validate.boolean(value)
+        elif level == ConfigLevel.DELAYED_AUTO_START_INFO:
+            rec.delayed_auto_start = validate.boolean(value)  # B40: 0/1 only
+        else:
+            rec.preshutdown_timeout = validate.dword(value)  # B39
+        self.db.write({rec.key: to_values(rec)})
+
+    def _merge_failure_actions(self, s: Session, h: int, old: FailureActions, value: Any) -> FailureActions:
+        """B115 update semantics; RESTART actions need SERVICE_START on the handle (B116)."""
+        new = validate.failure_actions(value)
+        if any(a.type == ActionType.RESTART for a in new.actions):
+            if not s.handles[h].access & ServiceAccess.START:
+                raise ScmError(ERROR_ACCESS_DENIED)
+        actions_given = value.get("actions") is not None
+        reset, actions = (new.reset_period, new.actions) if actions_given else (old.reset_period, old.actions)
+        if actions_given and not new.actions:
+            reset, actions = 0, ()
+        reboot = old.reboot_message if new.reboot_message is None else (new.reboot_message or None)
+        command = old.command if new.command is None else (new.command or None)
+        return FailureActions(reset, reboot, command, actions)
+
+    # --- start / control -----------------------------------------------------------------------
+
+    async def start(self, s: Session, h: int, args: list[str]) -> None:
+        self._live()
+        rec = self._svc(s, h, ServiceAccess.START)  # B42
+        await self._start(rec, args, frozenset())
+
+    async def _start(self, rec: ServiceRecord, args: list[str], trail: frozenset[str]) -> None:
+        if rec.marked_for_delete:
+            raise ScmError(ERROR_SERVICE_MARKED_FOR_DELETE)  # B44
+        if rec.start_type == validate.StartType.DISABLED:
+            raise ScmError(ERROR_SERVICE_DISABLED)  # B43
+        if rec.state is not State.STOPPED or rec.starting:
+            raise ScmError(ERROR_SERVICE_ALREADY_RUNNING)  # B45
+        rec.starting = True
+        try:
+            await self._start_dependencies(rec, trail | {rec.name.casefold()})
+        finally:
+            rec.starting = False
+        await self.runtime.start(rec, args)
+
+    async def _start_dependencies(self, rec: ServiceRecord, trail: frozenset[str]) -> None:
+        """B50: start what ``rec`` depends on first; 1075 for a missing one, 1068 for a failure."""
+        for name in rec.depend_on_service:
+            dep = self.records.get(name.lower())
+            if dep is None or dep.marked_for_delete:
+                raise ScmError(ERROR_SERVICE_DEPENDENCY_DELETED, name)
+            if not await self._bring_up(dep, trail):
+                raise ScmError(ERROR_SERVICE_DEPENDENCY_FAIL, name)
+        for group in rec.depend_on_group:
+            members = [m for m in graph.group_members(self.records, group) if m is not rec]
+            if not members:
+                raise ScmError(ERROR_SERVICE_DEPENDENCY_DELETED, "+" + group)
+            results = await asyncio.gather(*(self._bring_up(m, trail) for m in members))
+            if not any(results):
+                raise ScmError(ERROR_SERVICE_DEPENDENCY_FAIL, "+" + group)
+
+    async def _bring_up(self, dep: ServiceRecord, trail: frozenset[str]) -> bool:
+        """Start ``dep`` if stopped and wait until it runs; False if it did not come up."""
+        if dep.name.casefold() in trail:
+            return False
+        if dep.state is State.STOPPED and not dep.starting:
+            try:
+                await self._start(dep, [], trail)
+            except ScmError:
+                return False
+        while dep.state in (State.START_PENDING,) or dep.starting:
+            hint = max(dep.wait_hint, 1000) / 1000
+            if not await self.runtime.changed(dep, HUNG_START_S + hint):
+                return False
+        return dep.state not in (State.STOPPED, State.STOP_PENDING)
+
+    async def control(self, s: Session, h: int, code: int) -> list[int]:
+        self._live()
+        right = _CONTROL_RIGHT.get(code)  # B61: the code is checked before the handle's access
+        if right is None:
+            if not is_user_control(code):
+                raise ScmError(ERROR_INVALID_PARAMETER, f"control code {code}")
+            right = ServiceAccess.USER_DEFINED_CONTROL
+        rec = self._svc(s, h, right)  # B62
+        self.runtime.check_control(rec, code)  # B63, B64, B70
+        if code == Control.STOP:
+            active = [d for d in graph.direct_dependents(self.records, rec) if d.state is not State.STOPPED]
+            if active:
+                raise ScmError(ERROR_DEPENDENT_SERVICES_RUNNING, ", ".join(d.name for d in active))  # B65
+        await self.runtime.control(rec, code)
+        return rec.status().to_wire()  # B67: as last reported
+
+    async def watch(self, s: Session, h: int, seen: list[int] | None, timeout_ms: int) -> list[int]:
+        """Long poll: the status once (state, checkpoint) differs from ``seen``, or at timeout."""
+        self._live()
+        rec = self._svc(s, h, ServiceAccess.QUERY_STATUS)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + min(max(timeout_ms, 0), 3_600_000) / 1000
+        while seen is not None and [int(rec.state), rec.status().checkpoint] == seen:
+            remaining = deadline - loop.time()
+            if remaining <= 0 or not await self.runtime.changed(rec, remaining):
+                break
+        return rec.status().to_wire()
+
+    # --- shutdown ------------------------------------------------------------------------------
+
+    async def shutdown(self, timeout_ms: int) -> None:
+        self.shutting_down = True
+        await self.runtime.stop_all(list(self.records.values()), timeout_ms)
+        for rec in list(self.records.values()):
+            self._maybe_remove(rec)
+        self.events.flush()
+
+
+_CONFIG2_LEVELS = frozenset(
+    {
+        ConfigLevel.DESCRIPTION,
+        ConfigLevel.FAILURE_ACTIONS,
+        ConfigLevel.FAILURE_ACTIONS_FLAG,
+        ConfigLevel.DELAYED_AUTO_START_INFO,
+        ConfigLevel.PRESHUTDOWN_INFO,
+    }
+)

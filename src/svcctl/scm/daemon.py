@@ -1,0 +1,129 @@
+"""``svcctl serve``: the portable SCM daemon (svcctld).
+
+Owns one ``$SVCCTL_HOME``: an exclusive lock (one daemon per home), the database and the socket
+(mode 0660, group selectable). SIGTERM/SIGINT shut it down the way Windows shuts down services:
+SHUTDOWN to those that accept it, a bounded wait, then every remaining process tree is ended.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import grp
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..home import DATABASE_NAME, LOCK_NAME, resolve_home, socket_path
+from .core import Scm
+from .database import CONTROL, REG_DWORD, Database
+from .events import EventLog
+from .oslayer import PosixSpawner
+from .runtime import Runtime, Settings
+from .server import ClientProtocol
+
+
+@dataclass
+class Options:
+    home: Path
+    pipe_timeout_ms: int | None = None
+    handler_timeout_ms: int = 30000
+    wait_to_kill_ms: int | None = None
+    socket_group: str | None = None
+    ready_fd: int | None = None
+    durable: bool = False
+    serialize_starts: bool = False
+
+
+def parse_args(argv: list[str]) -> Options:
+    p = argparse.ArgumentParser(prog="svcctl serve", description="Run the portable service control manager.")
+    p.add_argument("--home", help="state directory (default: $SVCCTL_HOME or ~/.local/state/svcctl)")
+    p.add_argument("--pipe-timeout", type=int, metavar="MS", help="ServicesPipeTimeout: how long a started "
+                   "process has to connect (default 30000, or Control\\ServicesPipeTimeout)")
+    p.add_argument("--handler-timeout", type=int, default=30000, metavar="MS",
+                   help="how long a control handler may take before the call fails with 1053")
+    p.add_argument("--wait-to-kill", type=int, metavar="MS",
+                   help="WaitToKillServiceTimeout at shutdown (default 20000)")
+    p.add_argument("--socket-group", help="group allowed to connect (socket mode 0660)")
+    p.add_argument("--ready-fd", type=int, metavar="FD", help="write 'ready\\n' to FD once serving")
+    p.add_argument("--durable", action="store_true", help="fsync every commit (survive power loss too)")
+    p.add_argument("--serialize-starts", action="store_true",
+                   help="hold Windows' global start lock until each service runs (B51)")
+    a = p.parse_args(argv)
+    return Options(
+        home=resolve_home(a.home),
+        pipe_timeout_ms=a.pipe_timeout,
+        handler_timeout_ms=a.handler_timeout,
+        wait_to_kill_ms=a.wait_to_kill,
+        socket_group=a.socket_group,
+        ready_fd=a.ready_fd,
+        durable=a.durable,
+        serialize_starts=a.serialize_starts,
+    )
+
+
+def _control_dword(db: Database, name: str, default: int) -> int:
+    value = db.read_key(CONTROL).get(name)
+    return int(value[1]) if value and value[0] == REG_DWORD and isinstance(value[1], int) else default
+
+
+async def serve(opts: Options) -> int:
+    home = opts.home
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lock = open(home / LOCK_NAME, "a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"svcctl serve: another daemon already serves {home}", file=sys.stderr)
+        return 1
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+
+    loop = asyncio.get_running_loop()
+    db = Database(str(home / DATABASE_NAME), durable=opts.durable)
+    settings = Settings(
+        pipe_timeout_ms=opts.pipe_timeout_ms or _control_dword(db, "ServicesPipeTimeout", 30000),
+        handler_timeout_ms=opts.handler_timeout_ms,
+        serialize_starts=opts.serialize_starts,
+    )
+    wait_to_kill = opts.wait_to_kill_ms or _control_dword(db, "WaitToKillServiceTimeout", 20000)
+    events = EventLog(db, loop.call_soon)
+    scm = Scm(db, events, Runtime(PosixSpawner(), events, settings))
+
+    path = socket_path(home)
+    if path.exists() or path.is_symlink():
+        path.unlink()
+    old_umask = os.umask(0o117)  # the socket is born 0660: never world-writable
+    try:
+        server = await loop.create_unix_server(lambda: ClientProtocol(scm, os.getuid()), path=str(path))
+    finally:
+        os.umask(old_umask)
+    if opts.socket_group:
+        os.chown(path, -1, grp.getgrnam(opts.socket_group).gr_gid)
+
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if opts.ready_fd is not None:
+        os.write(opts.ready_fd, b"ready\n")
+        os.close(opts.ready_fd)
+    await stop.wait()
+
+    server.close()
+    await scm.shutdown(wait_to_kill)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    db.close()
+    lock.close()
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    return asyncio.run(serve(parse_args(argv)))

@@ -1,0 +1,131 @@
+"""The SCM's side of one service process: its control channel and the services it hosts.
+
+A host is created when the SCM launches an image. The process's dispatcher says ``hello`` with
+its service table (StartServiceCtrlDispatcher), then receives ``start`` and ``control`` requests
+and sends status updates. Several SHARE_PROCESS services may live in one host (B54).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .. import wire
+from ..errors import ERROR_SERVICE_REQUEST_TIMEOUT, ScmError
+from .oslayer import Process
+
+if TYPE_CHECKING:
+    from .record import ServiceRecord
+
+
+class Host(asyncio.Protocol):
+    """One running service image, seen from the SCM."""
+
+    def __init__(
+        self,
+        image: str,
+        account: str,
+        on_status: Callable[[Host, str, list[int]], None],
+        on_lost: Callable[[Host], None],
+    ) -> None:
+        self.image = image
+        self.account = account
+        self.process: Process | None = None
+        self.table: list[str] | None = None  # the dispatcher's service names, after hello
+        self.hello: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.records: dict[str, ServiceRecord] = {}  # lower-case name -> record started here
+        self.closing = False
+        self._on_status = on_status
+        self._on_lost = on_lost
+        self._transport: asyncio.Transport | None = None
+        self._decoder = wire.Decoder()
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid if self.process else 0
+
+    def serves(self, name: str) -> bool:
+        """Whether the dispatcher's table names ``name`` (case-insensitive)."""
+        return self.table is not None and name.lower() in (n.lower() for n in self.table)
+
+    # --- asyncio.Protocol ----------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            messages = self._decoder.feed(data)
+        except wire.FrameError:
+            self.abort()
+            return
+        for msg in messages:
+            self._handle(msg)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(ScmError(ERROR_SERVICE_REQUEST_TIMEOUT, "service process went away"))
+        self._pending.clear()
+        if not self.hello.done():
+            self.hello.set_exception(ScmError(ERROR_SERVICE_REQUEST_TIMEOUT, "service process went away"))
+        self._on_lost(self)
+
+    # --- messages ------------------------------------------------------------------------------
+
+    def _handle(self, msg: dict[str, Any]) -> None:
+        if "re" in msg:
+            fut = self._pending.pop(msg["re"], None)
+            if fut is not None and not fut.done():
+                code = msg.get("e", 0)
+                if code:
+                    fut.set_exception(ScmError(code) if isinstance(code, int) else ScmError(13))
+                else:
+                    fut.set_result(msg.get("r"))
+            return
+        op = msg.get("op")
+        if op == "status":
+            name, s = msg.get("name"), msg.get("s")
+            if isinstance(name, str) and isinstance(s, list) and len(s) == 7 and all(type(x) is int for x in s):
+                self._on_status(self, name, s)
+        elif op == "hello":
+            services = msg.get("services")
+            ok = isinstance(services, list) and services and all(isinstance(s, str) for s in services)
+            if self.hello.done() or not ok:
+                self._send({"re": msg.get("id"), "e": 13})
+                return
+            self.table = list(services)  # type: ignore[arg-type]
+            self._send({"re": msg.get("id"), "e": 0})
+            self.hello.set_result(None)
+
+    def _send(self, msg: dict[str, Any]) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(wire.encode(msg))
+
+    async def request(self, op: str, timeout: float, **args: Any) -> Any:
+        """Send a request to the dispatcher and wait for its reply (1053 when it takes too long)."""
+        if self._transport is None:
+            raise ScmError(ERROR_SERVICE_REQUEST_TIMEOUT, "service process is not connected")
+        rid = next(self._ids)
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[rid] = fut
+        self._send({"id": rid, "op": op, **args})
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            raise ScmError(ERROR_SERVICE_REQUEST_TIMEOUT, f"no answer to {op} within {timeout:g} s") from None
+        finally:
+            self._pending.pop(rid, None)
+
+    def notify(self, op: str, **args: Any) -> None:
+        self._send({"op": op, **args})
+
+    def abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()

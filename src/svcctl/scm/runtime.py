@@ -1,0 +1,336 @@
+"""The SCM's live half: launching images, relaying controls, tracking status.
+
+Every status change of every service goes through :meth:`Runtime.set_status`, which applies
+Windows' reporting rules (B80-B87), writes the event log and wakes whoever waits on the service.
+Time comes from the event loop's clock only; the OS is reached only through the ``Spawner``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import signal
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import (
+    ERROR_DIFFERENT_SERVICE_ACCOUNT,
+    ERROR_INVALID_SERVICE_CONTROL,
+    ERROR_PROCESS_ABORTED,
+    ERROR_SERVICE_CANNOT_ACCEPT_CTRL,
+    ERROR_SERVICE_NOT_ACTIVE,
+    ERROR_SERVICE_NOT_IN_EXE,
+    ERROR_SERVICE_REQUEST_TIMEOUT,
+    ERROR_SERVICE_SPECIFIC_ERROR,
+    ScmError,
+    message,
+)
+from ..svc.channel import ENV_CHANNEL
+from ..types import CONTROL_ACCEPT, Accept, Control, ServiceType, State
+from .events import STATE_WORDS, EventLog
+from .host import Host
+from .oslayer import Spawner
+from .record import ServiceRecord
+
+#: Wait hint the SCM itself reports right after StartService (B48).
+START_WAIT_HINT_MS = 2000
+CONTROL_NAMES = {1: "stop", 2: "pause", 3: "continue", 4: "interrogate", 5: "shutdown", 15: "preshutdown"}
+
+
+@dataclass
+class Settings:
+    """Timeouts and switches of one SCM; the daemon fills them from flags and Control values."""
+
+    pipe_timeout_ms: int = 30000  # ServicesPipeTimeout (B47)
+    handler_timeout_ms: int = 30000  # HandlerEx must return within 30 s (B69)
+    exit_grace_ms: int = 5000  # after the last service of a process stopped
+    serialize_starts: bool = False  # Windows' global start lock (B51); off so boots run in parallel
+    service_cwd: str = "/"  # a service's working directory, like %SystemRoot%\System32 on Windows
+    base_env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+def split_command_line(image_path: str) -> list[str]:
+    """argv of an ImagePath: %VAR% expanded (REG_EXPAND_SZ), then POSIX shell-style quoting."""
+    expanded = _expand_percent(image_path)
+    try:
+        return shlex.split(expanded)
+    except ValueError:
+        return expanded.split()
+
+
+def _expand_percent(text: str) -> str:
+    parts = text.split("%")
+    if len(parts) < 3:
+        return text
+    out = [parts[0]]
+    i = 1
+    while i < len(parts):
+        if i + 1 < len(parts) and parts[i] and parts[i] in os.environ:
+            out.append(os.environ[parts[i]] + parts[i + 1])
+            i += 2
+        else:
+            out.append("%" + parts[i])
+            i += 1
+    return "".join(out)
+
+
+class Runtime:
+    def __init__(self, spawner: Spawner, events: EventLog, settings: Settings) -> None:
+        self.spawner = spawner
+        self.events = events
+        self.settings = settings
+        self.hosts: list[Host] = []
+        self._start_lock = asyncio.Lock()
+        self._control_locks: dict[int, asyncio.Lock] = {}
+        #: Called with a record after it reached STOPPED (deferred deletion, recovery).
+        self.on_stopped: Callable[[ServiceRecord, bool], None] = lambda rec, crashed: None
+
+    # --- the one state-change function ---------------------------------------------------------
+
+    def set_status(
+        self,
+        rec: ServiceRecord,
+        state: State,
+        *,
+        accepted: int | None = None,
+        win32: int = 0,
+        service: int = 0,
+        checkpoint: int = 0,
+        wait_hint: int = 0,
+        crashed: bool = False,
+    ) -> None:
+        old = rec.state
+        rec.state = state
+        rec.checkpoint = checkpoint
+        rec.wait_hint = wait_hint
+        if state is State.STOPPED:
+            rec.accepted = Accept.NONE
+            rec.pid = 0
+            rec.stop_sent = False
+            rec.win32_exit = win32
+            rec.service_exit = service if win32 == ERROR_SERVICE_SPECIFIC_ERROR else 0
+            host, rec.host = rec.host, None
+            if host is not None:
+                host.records = {k: r for k, r in host.records.items() if r is not rec}
+                if not host.records:
+                    self._host_idle(host)
+        else:
+            if accepted is not None:
+                rec.accepted = Accept(accepted & 0xFFF)
+            rec.win32_exit = win32
+            rec.service_exit = service if win32 == ERROR_SERVICE_SPECIFIC_ERROR else 0
+            rec.pid = rec.host.pid if rec.host else 0
+        if state is not old and not state.pending:
+            self.events.write(7036, rec.name, rec.shown_name, STATE_WORDS[state], data={"state": int(state)})
+        if state is State.STOPPED and old is not State.STOPPED:
+            if crashed:
+                self.events.write(7034, rec.name, rec.shown_name, 1, data={"win32": win32})
+            elif win32 == ERROR_SERVICE_SPECIFIC_ERROR:
+                self.events.write(7024, rec.name, rec.shown_name, service, data={"win32": win32, "service": service})
+            elif win32:
+                self.events.write(7023, rec.name, rec.shown_name, message(win32), data={"win32": win32})
+        if rec.waiters:
+            waiters, rec.waiters = rec.waiters, []
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+        if state is State.STOPPED and old is not State.STOPPED:
+            self.on_stopped(rec, crashed)
+
+    async def changed(self, rec: ServiceRecord, timeout: float | None) -> bool:
+        """Wait until ``rec``'s status changes; False on timeout."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        rec.waiters.append(fut)
+        try:
+            await asyncio.wait_for(fut, timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    # --- start -----------------------------------------------------------------------------------
+
+    async def start(self, rec: ServiceRecord, args: list[str]) -> None:
+        """StartService after the caller's checks: returns once ServiceMain runs (B48)."""
+        if self.settings.serialize_starts:
+            async with self._start_lock:
+                await self._start(rec, args)
+                while rec.state is State.START_PENDING:  # B51: held until RUNNING or failure
+                    await self.changed(rec, None)
+        else:
+            await self._start(rec, args)
+
+    async def _start(self, rec: ServiceRecord, args: list[str]) -> None:
+        rec.starting = True
+        try:
+            host = self._shared_host(rec)
+            self.set_status(rec, State.START_PENDING, accepted=0, wait_hint=START_WAIT_HINT_MS)
+            if host is None:
+                host = await self._launch(rec)
+            entry = rec.name if host.serves(rec.name) else None
+            if entry is None and not rec.service_type & ServiceType.WIN32_SHARE_PROCESS and host.table:
+                entry = host.table[0]  # own-process images may name their one service anything (B54)
+            if entry is None:
+                raise ScmError(ERROR_SERVICE_NOT_IN_EXE, rec.name)
+            rec.host = host
+            host.records[entry.lower()] = rec
+            self.set_status(rec, State.START_PENDING, accepted=0, wait_hint=START_WAIT_HINT_MS)
+            await host.request("start", self.settings.pipe_timeout_ms / 1000, name=entry, argv=[rec.name, *args])
+        except ScmError as exc:
+            self.events.write(7000, rec.name, rec.shown_name, message(exc.winerror), data={"win32": exc.winerror})
+            if rec.state is not State.STOPPED:
+                self.set_status(rec, State.STOPPED, win32=exc.winerror)
+            raise
+        finally:
+            rec.starting = False
+
+    def _shared_host(self, rec: ServiceRecord) -> Host | None:
+        if not rec.service_type & ServiceType.WIN32_SHARE_PROCESS:
+            return None
+        image = rec.image_path.casefold()
+        for host in self.hosts:
+            if host.image == image and not host.closing and host.hello.done() and not host.hello.exception():
+                if host.account.casefold() != (rec.object_name or "LocalSystem").casefold():
+                    raise ScmError(ERROR_DIFFERENT_SERVICE_ACCOUNT, rec.name)
+                return host
+        return None
+
+    async def _launch(self, rec: ServiceRecord) -> Host:
+        argv = split_command_line(rec.image_path)
+        if not argv:
+            raise ScmError(2, "empty image path")
+        loop = asyncio.get_running_loop()
+        host = Host(rec.image_path.casefold(), rec.object_name or "LocalSystem", self._on_status, self._on_lost)
+        ours, theirs = socket.socketpair()
+        try:
+            env = dict(self.settings.base_env)
+            env[ENV_CHANNEL] = f"fd:{theirs.fileno()}"
+            proc = self.spawner.spawn(argv, env, self.settings.service_cwd, theirs)
+        except BaseException:
+            ours.close()
+            raise
+        host.process = proc
+        rec.host = host
+        rec.pid = proc.pid
+        self.hosts.append(host)
+        await loop.create_unix_connection(lambda: host, sock=ours)
+        proc.exited.add_done_callback(lambda fut: self._on_exit(host))
+        timeout = self.settings.pipe_timeout_ms / 1000
+        done, _ = await asyncio.wait({host.hello, proc.exited}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if host.hello in done and host.hello.exception() is None:
+            return host
+        if not done:  # B47: never connected within ServicesPipeTimeout
+            self.events.write(7009, rec.name, self.settings.pipe_timeout_ms, rec.shown_name)
+        host.closing = True
+        proc.kill_tree(signal.SIGKILL)
+        rec.host = None
+        raise ScmError(ERROR_SERVICE_REQUEST_TIMEOUT, "the process did not connect to the service controller")
+
+    # --- messages from service processes -------------------------------------------------------
+
+    def _on_status(self, host: Host, name: str, s: list[int]) -> None:
+        rec = host.records.get(name.lower())
+        if rec is None or rec.host is not host or not 1 <= s[1] <= 7:
+            return  # stale handle or invalid state (B83): the service side already refused it
+        win32 = s[3] & 0xFFFFFFFF
+        self.set_status(
+            rec,
+            State(s[1]),
+            accepted=s[2],
+            win32=win32,
+            service=s[4] & 0xFFFFFFFF,
+            checkpoint=s[5] & 0xFFFFFFFF,
+            wait_hint=s[6] & 0xFFFFFFFF,
+        )
+
+    def _on_lost(self, host: Host) -> None:
+        # A process without its channel cannot be managed: end it; _on_exit does the bookkeeping.
+        if host.process is not None and not host.process.exited.done():
+            host.process.kill_tree(signal.SIGKILL)
+
+    def _on_exit(self, host: Host) -> None:
+        host.closing = True
+        host.abort()
+        if host in self.hosts:
+            self.hosts.remove(host)
+        self._control_locks.pop(id(host), None)
+        for rec in list(host.records.values()):
+            if rec.host is host and rec.state is not State.STOPPED:
+                self.set_status(rec, State.STOPPED, win32=ERROR_PROCESS_ABORTED, crashed=True)  # B86
+        host.records.clear()
+
+    def _host_idle(self, host: Host) -> None:
+        """The last service of a process stopped: its dispatcher returns and the process should
+        end; if it lingers past the grace period it is ended, so nothing is left behind."""
+        host.closing = True
+        proc = host.process
+        if proc is None or proc.exited.done():
+            return
+        handle = asyncio.get_running_loop().call_later(
+            self.settings.exit_grace_ms / 1000, proc.kill_tree, signal.SIGKILL
+        )
+        proc.exited.add_done_callback(lambda _: handle.cancel())
+
+    # --- controls --------------------------------------------------------------------------------
+
+    def check_control(self, rec: ServiceRecord, code: int) -> None:
+        """The state table of ControlService (B63, B64, B70)."""
+        state = rec.state
+        if state is State.STOPPED:
+            raise ScmError(ERROR_SERVICE_NOT_ACTIVE)
+        if state is State.STOP_PENDING or rec.stop_sent:
+            raise ScmError(ERROR_SERVICE_CANNOT_ACCEPT_CTRL)
+        if state is State.START_PENDING and code != Control.STOP:
+            raise ScmError(ERROR_SERVICE_CANNOT_ACCEPT_CTRL)
+        needed = CONTROL_ACCEPT.get(code)
+        if needed is not None and not rec.accepted & needed:
+            raise ScmError(ERROR_INVALID_SERVICE_CONTROL)
+
+    async def control(self, rec: ServiceRecord, code: int, event_type: int = 0, data: Any = None) -> Any:
+        """Deliver a control to the service's handler; its return value comes back (B68)."""
+        host = rec.host
+        if host is None:
+            raise ScmError(ERROR_SERVICE_NOT_ACTIVE)
+        lock = self._control_locks.setdefault(id(host), asyncio.Lock())
+        timeout = self.settings.handler_timeout_ms / 1000
+        try:
+            await asyncio.wait_for(lock.acquire(), timeout)  # one handler at a time per process (B69)
+        except TimeoutError:
+            raise ScmError(ERROR_SERVICE_REQUEST_TIMEOUT, "another control is still being handled") from None
+        try:
+            if code in (Control.STOP, Control.SHUTDOWN, Control.PRESHUTDOWN):
+                rec.stop_sent = True  # B70: nothing more is sent after STOP
+            entry = next((k for k, r in host.records.items() if r is rec), rec.name)
+            ret = await host.request("control", timeout, name=entry, code=code, event=event_type, data=data)
+        finally:
+            lock.release()
+        if code in CONTROL_NAMES and code != Control.INTERROGATE:
+            self.events.write(7035, rec.name, rec.shown_name, CONTROL_NAMES[code], data={"control": code})
+        return ret
+
+    # --- shutdown ------------------------------------------------------------------------------
+
+    async def stop_all(self, records: list[ServiceRecord], timeout_ms: int) -> None:
+        """Send SHUTDOWN to services that accept it, wait, then end every process tree."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_ms / 1000
+        live = [r for r in records if r.state is not State.STOPPED and r.host is not None]
+        for rec in live:
+            if rec.accepted & Accept.SHUTDOWN and not rec.stop_sent:
+                try:
+                    await self.control(rec, Control.SHUTDOWN)
+                except ScmError:
+                    pass
+        for rec in live:
+            while rec.state is not State.STOPPED and loop.time() < deadline:
+                await self.changed(rec, max(0.0, deadline - loop.time()))
+        hosts = list(self.hosts)
+        for host in hosts:
+            if host.process is not None:
+                host.process.kill_tree(signal.SIGKILL)
+        for host in hosts:
+            if host.process is not None:
+                await host.process.exited
+

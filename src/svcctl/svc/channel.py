@@ -1,0 +1,70 @@
+"""Where a service process finds its control channel to the portable SCM.
+
+A real service process inherits a connected socket from the daemon; ``SVCCTL_CHANNEL=fd:N`` in
+its environment names it. An image that the in-process fake SCM runs as a thread gets its socket
+through a thread-local instead. That thread-local, and the record of which process (or
+in-process image) already runs a dispatcher, are the only process-global state of the service
+side, and they live here.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+
+ENV_CHANNEL = "SVCCTL_CHANNEL"
+
+_inprocess = threading.local()
+_claimed: set[tuple[int, int]] = set()
+_claimed_lock = threading.Lock()
+
+
+def _identity() -> tuple[int, int]:
+    # An in-process image is "a process" of its own: key it by its thread.
+    return (os.getpid(), threading.get_ident() if getattr(_inprocess, "sock", None) is not None else 0)
+
+
+def claim() -> bool:
+    """Mark this process as running its dispatcher; False if it already does (B55: 1056)."""
+    with _claimed_lock:
+        ident = _identity()
+        if ident in _claimed:
+            return False
+        _claimed.add(ident)
+        return True
+
+
+def release() -> None:
+    with _claimed_lock:
+        _claimed.discard(_identity())
+
+
+def set_inprocess(sock: socket.socket | None, killed: threading.Event | None) -> None:
+    """Bind (or unbind) the calling thread to an in-process SCM's channel."""
+    _inprocess.sock = sock
+    _inprocess.killed = killed
+
+
+def inprocess_killed() -> threading.Event | None:
+    ev: threading.Event | None = getattr(_inprocess, "killed", None)
+    return ev
+
+
+def open_channel() -> socket.socket | None:
+    """The control channel of this service process, or None when not started by the SCM."""
+    sock: socket.socket | None = getattr(_inprocess, "sock", None)
+    if sock is not None:
+        return sock
+    spec = os.environ.get(ENV_CHANNEL, "")
+    if not spec.startswith("fd:"):
+        return None
+    try:
+        fd = int(spec[3:])
+        sock = socket.socket(fileno=fd)
+    except (ValueError, OSError):
+        return None
+    # Children the service starts must not inherit the channel (or the variable naming it).
+    os.environ.pop(ENV_CHANNEL, None)
+    os.set_inheritable(fd, False)
+    return sock

@@ -1,0 +1,159 @@
+"""Writing a service in Python: subclass :class:`Service`, hand it to :func:`run`.
+
+The framework does ServiceMain's duties (seed 004): it registers the handler at once, reports
+START_PENDING with a wait hint while :meth:`Service.start` initialises, reports RUNNING with the
+controls the class accepts, and reports STOPPED with the exit code :meth:`Service.run` returns
+(non-zero becomes a service-specific code under 1066, so failure actions can fire). Controls are
+answered the way seed 002 describes: STOP_PENDING at once, then the work on another thread.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import traceback
+from typing import Any, ClassVar
+
+from ..errors import ERROR_CALL_NOT_IMPLEMENTED, ERROR_EXCEPTION_IN_SERVICE, ScmError
+from ..types import Accept, Control, State, is_user_control
+from .dispatcher import Dispatcher, ServiceMain
+from .status import StatusHandle
+
+
+class ServiceExit(Exception):
+    """Raise from ``start`` or ``run`` to stop with a service-specific exit code."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class Service:
+    """Base class of a service. Override what you need; every hook runs off the handler thread
+    except :meth:`control`, which must return quickly (the SCM waits at most 30 s, B69)."""
+
+    #: Key name in the dispatch table; may stay empty for a process that hosts one service.
+    name: ClassVar[str] = ""
+    #: Controls this service accepts once RUNNING.
+    accepts: ClassVar[Accept] = Accept.STOP | Accept.SHUTDOWN
+    #: Wait hints reported while starting / stopping / pausing (ms).
+    start_wait_hint_ms: ClassVar[int] = 3000
+    stop_wait_hint_ms: ClassVar[int] = 3000
+
+    def __init__(self) -> None:
+        self.status: StatusHandle | None = None
+        self.args: list[str] = []
+        #: Set when a STOP or SHUTDOWN arrives; the default :meth:`run` waits on it.
+        self.stopping = threading.Event()
+
+    # --- hooks -----------------------------------------------------------------------------------
+
+    def start(self, args: list[str]) -> None:
+        """Initialise. ``args`` are the StartService arguments (service name excluded)."""
+
+    def run(self) -> int | None:
+        """The service's work; return an exit code. The default waits for a stop request."""
+        self.stopping.wait()
+        return 0
+
+    def stop(self) -> None:
+        """Called (on its own thread) after STOP or SHUTDOWN; make :meth:`run` return."""
+        self.stopping.set()
+
+    def pause(self) -> None:
+        """Called on PAUSE; the framework reports PAUSED when it returns."""
+
+    def resume(self) -> None:
+        """Called on CONTINUE; the framework reports RUNNING when it returns."""
+
+    def control(self, code: int, event_type: int, data: Any) -> int:
+        """Other controls (PARAMCHANGE, NETBIND*, user codes 128-255): return 0 when handled."""
+        return 0 if is_user_control(code) else ERROR_CALL_NOT_IMPLEMENTED
+
+    # --- the framework ---------------------------------------------------------------------------
+
+    def checkpoint(self, wait_hint_ms: int | None = None) -> None:
+        """Report progress during a long start/stop: bump the checkpoint, optionally a new hint."""
+        st = self.status
+        if st is not None and st.state.pending:
+            st.pending(st.state, wait_hint_ms if wait_hint_ms is not None else st.wait_hint)
+
+    def _handler(self, code: int, event_type: int, data: Any) -> int:
+        st = self.status
+        assert st is not None
+        if code == Control.INTERROGATE:
+            st.reannounce()
+            return 0
+        if code in (Control.STOP, Control.SHUTDOWN, Control.PRESHUTDOWN):
+            if st.state not in (State.STOP_PENDING, State.STOPPED):
+                st.set(State.STOP_PENDING, accepted=0, checkpoint=1, wait_hint=self.stop_wait_hint_ms)
+                threading.Thread(target=self._call, args=(self.stop,), daemon=True).start()
+            return 0
+        if code == Control.PAUSE and st.state == State.RUNNING:
+            st.set(State.PAUSE_PENDING, accepted=self.accepts, checkpoint=1, wait_hint=self.stop_wait_hint_ms)
+            threading.Thread(target=self._transition, args=(self.pause, State.PAUSED), daemon=True).start()
+            return 0
+        if code == Control.CONTINUE and st.state == State.PAUSED:
+            st.set(State.CONTINUE_PENDING, accepted=self.accepts, checkpoint=1, wait_hint=self.stop_wait_hint_ms)
+            threading.Thread(target=self._transition, args=(self.resume, State.RUNNING), daemon=True).start()
+            return 0
+        return self.control(code, event_type, data)
+
+    def _call(self, fn: Any) -> None:
+        try:
+            fn()
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+
+    def _transition(self, fn: Any, final: State) -> None:
+        self._call(fn)
+        st = self.status
+        if st is not None and not st.stopped.is_set() and not self.stopping.is_set():
+            st.set(final, accepted=self.accepts)
+
+    def _main(self, dispatcher: Dispatcher, argv: list[str]) -> None:
+        """ServiceMain: register at once, START_PENDING, start(), RUNNING, run(), STOPPED."""
+        st = self.status = dispatcher.register(argv[0] if argv else self.name, self._handler)
+        self.args = argv[1:]
+        st.set(State.START_PENDING, accepted=0, checkpoint=1, wait_hint=self.start_wait_hint_ms)
+        code: int | None
+        try:
+            self.start(self.args)
+            if not self.stopping.is_set():
+                st.running(self.accepts)
+                code = self.run()
+            else:
+                code = 0
+        except ServiceExit as exc:
+            st.stop(exc.code)
+            return
+        except ScmError as exc:
+            st.stop(win32=exc.winerror)
+            return
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            st.stop(win32=ERROR_EXCEPTION_IN_SERVICE)
+            return
+        if not st.stopped.is_set():
+            st.stop(int(code or 0))
+
+
+def service_main(cls: type[Service]) -> ServiceMain:
+    """A ServiceMain that runs a fresh instance of ``cls`` for each start."""
+
+    def main(dispatcher: Dispatcher, argv: list[str]) -> None:
+        cls()._main(dispatcher, argv)
+
+    return main
+
+
+def run(*services: type[Service], table: dict[str, ServiceMain] | None = None) -> None:
+    """Run this process as a service host (StartServiceCtrlDispatcher); returns when all stopped.
+
+    ``run(MyService)`` for one service; several classes (each with a ``name``) share the process
+    as SHARE_PROCESS services (B54). Outside the SCM it raises ScmError 1063.
+    """
+    entries: dict[str, ServiceMain] = dict(table or {})
+    for cls in services:
+        entries[cls.name or cls.__name__] = service_main(cls)
+    Dispatcher(entries).run()

@@ -1,0 +1,98 @@
+"""Framing of the portable protocol: 4-byte big-endian length, then one UTF-8 JSON object.
+
+One module serves the three parties (manager clients, the daemon, service processes) so they
+cannot disagree about a byte. JSON keeps every message inspectable and its decoder is C-fast;
+the length prefix lets the daemon refuse an oversized frame before reading it.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+from typing import Any
+
+from .errors import ERROR_INVALID_DATA, ERROR_NOT_ENOUGH_MEMORY, ScmError
+
+#: Largest frame either side accepts (a QueryServiceConfig is at most 8 KB, B36; enumeration of
+#: 10,000 services is ~2 MB, so the limit is generous but bounded).
+MAX_FRAME = 16 * 1024 * 1024
+_HEADER = struct.Struct(">I")
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_loads = json.JSONDecoder().decode
+
+
+class FrameError(ScmError):
+    """The peer sent bytes that are not a frame; the connection cannot continue."""
+
+
+def encode(obj: Any) -> bytes:
+    payload = _dumps(obj).encode()
+    return _HEADER.pack(len(payload)) + payload
+
+
+def decode_payload(payload: bytes) -> dict[str, Any]:
+    try:
+        obj = _loads(payload.decode())
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise FrameError(ERROR_INVALID_DATA, f"malformed frame: {exc}") from None
+    if not isinstance(obj, dict):
+        raise FrameError(ERROR_INVALID_DATA, "a frame must hold a JSON object")
+    return obj
+
+
+class Decoder:
+    """Incremental decoder for stream transports: feed bytes, get whole messages."""
+
+    __slots__ = ("_buf", "_limit")
+
+    def __init__(self, limit: int = MAX_FRAME) -> None:
+        self._buf = bytearray()
+        self._limit = limit
+
+    def feed(self, data: bytes) -> list[dict[str, Any]]:
+        buf = self._buf
+        buf += data
+        out: list[dict[str, Any]] = []
+        pos = 0
+        while len(buf) - pos >= 4:
+            (size,) = _HEADER.unpack_from(buf, pos)
+            if size > self._limit:
+                raise FrameError(ERROR_NOT_ENOUGH_MEMORY, f"frame of {size} bytes exceeds {self._limit}")
+            end = pos + 4 + size
+            if len(buf) < end:
+                break
+            out.append(decode_payload(bytes(buf[pos + 4 : end])))
+            pos = end
+        if pos:
+            del buf[:pos]
+        return out
+
+
+class Channel:
+    """Blocking framed connection over a stream socket (used by clients and service processes)."""
+
+    __slots__ = ("sock", "_dec", "_pending")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._dec = Decoder()
+        self._pending: list[dict[str, Any]] = []
+
+    def send(self, obj: Any) -> None:
+        self.sock.sendall(encode(obj))
+
+    def recv(self) -> dict[str, Any]:
+        """Next message; raises ``EOFError`` when the peer closed the connection."""
+        while not self._pending:
+            data = self.sock.recv(262144)
+            if not data:
+                raise EOFError("connection closed by peer")
+            self._pending = self._dec.feed(data)
+        return self._pending.pop(0)
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
