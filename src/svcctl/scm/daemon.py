@@ -72,6 +72,7 @@ def _control_dword(db: Database, name: str, default: int) -> int:
 
 async def serve(opts: Options) -> int:
     home = opts.home
+    os.umask(0o077)  # the database, event log and lock are the daemon's alone
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     lock = open(home / LOCK_NAME, "a+")
     try:
@@ -104,7 +105,11 @@ async def serve(opts: Options) -> int:
     finally:
         os.umask(old_umask)
     if opts.socket_group:
-        os.chown(path, -1, grp.getgrnam(opts.socket_group).gr_gid)
+        # Members may reach the socket (traverse the home, connect) but read nothing else.
+        gid = grp.getgrnam(opts.socket_group).gr_gid
+        os.chown(path, -1, gid)
+        os.chown(home, -1, gid)
+        os.chmod(home, 0o710)
 
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -35,6 +35,7 @@ class Host(asyncio.Protocol):
         self.process: Process | None = None
         self.table: list[str] | None = None  # the dispatcher's service names, after hello
         self.hello: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.hello.add_done_callback(_retrieve)  # a failed hello nobody awaits is not an error
         self.records: dict[str, ServiceRecord] = {}  # lower-case name -> record started here
         self.closing = False
         self._on_status = on_status
@@ -129,3 +130,8 @@ class Host(asyncio.Protocol):
     def abort(self) -> None:
         if self._transport is not None:
             self._transport.abort()
+
+
+def _retrieve(fut: asyncio.Future[None]) -> None:
+    if not fut.cancelled():
+        fut.exception()

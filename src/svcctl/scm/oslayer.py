@@ -126,6 +126,7 @@ class PosixSpawner:
                 cwd=cwd,
                 pass_fds=(channel.fileno(),),
                 start_new_session=True,
+                umask=0o022,  # not the daemon's private 077
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

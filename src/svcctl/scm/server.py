@@ -98,4 +98,6 @@ class ClientProtocol(asyncio.Protocol):
         if error is None:
             self.transport.write(wire.encode({"id": rid, "r": result}))
         else:
-            self.transport.write(wire.encode({"id": rid, "e": error.winerror, "m": error.detail}))
+            self.transport.write(
+                wire.encode({"id": rid, "e": error.winerror, "m": error.detail, "text": error.strerror})
+            )

@@ -1,0 +1,147 @@
+"""Access from the first day (issue 2 item 7): peer credentials decide, B140/B141 defaults.
+
+The daemon runs as root here; clients run as real unprivileged Unix users (setuid children).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SVCHOST, Daemon
+
+# The unprivileged clients need an interpreter they may execute; the library is stdlib-only,
+# so the system Python with src/ on its path is enough.
+USER_PYTHON = "/usr/bin/python3"
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as other Unix users"),
+    pytest.mark.skipif(not os.path.exists(USER_PYTHON), reason=f"needs {USER_PYTHON} for unprivileged clients"),
+]
+
+NOBODY = 65534
+NOGROUP = 65534
+OTHER_GROUP = 1  # "daemon": not the socket's group
+
+CLIENT = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from svcctl.errors import ScmError
+    from svcctl.mgr import Manager
+    from svcctl.mgr.portable import PortableBackend
+    from svcctl.types import ScmAccess, ServiceAccess, MAXIMUM_ALLOWED
+
+    home, name = Path(sys.argv[1]), sys.argv[2]
+    out = {}
+
+    def attempt(key, fn):
+        try:
+            r = fn()
+            out[key] = ["ok", r]
+        except ScmError as e:
+            out[key] = ["err", e.winerror]
+
+    try:
+        backend = PortableBackend.connect(home=home)
+    except ScmError as e:
+        print(json.dumps({"connect": ["err", e.winerror]}))
+        sys.exit(0)
+    call = backend.call
+    attempt("open_scm_all", lambda: call("open_scm", access=int(ScmAccess.ALL_ACCESS)))
+    scm = call("open_scm", access=MAXIMUM_ALLOWED)
+    attempt("enum", lambda: len(call("enum", scm=scm, type=0x30, state=3)))
+    attempt("create", lambda: call("create", scm=scm, name="evil", access=0, type=16, start=3, error=1,
+                                    binpath="/bin/true"))
+    attempt("open_all", lambda: call("open", scm=scm, name=name, access=int(ServiceAccess.ALL_ACCESS)))
+    h = call("open", scm=scm, name=name, access=MAXIMUM_ALLOWED)
+    attempt("status", lambda: call("status", h=h)[1])
+    attempt("config", lambda: call("config", h=h)[3])
+    attempt("interrogate", lambda: call("control", h=h, code=4)[1])
+    attempt("user_control", lambda: call("control", h=h, code=130)[1])
+    attempt("dependents", lambda: call("dependents", h=h, state=3))
+    attempt("stop", lambda: call("control", h=h, code=1))
+    attempt("pause", lambda: call("control", h=h, code=2))
+    attempt("start", lambda: call("start", h=h, args=[]))
+    attempt("change", lambda: call("change", h=h, display="pwned"))
+    attempt("change2", lambda: call("change2", h=h, level=1, value="pwned"))
+    attempt("delete", lambda: call("delete", h=h))
+    print(json.dumps(out))
+    """
+)
+
+
+def run_as(uid: int, gid: int, home: Path, name: str) -> dict[str, list[object]]:
+    lib = home.parent / "lib"  # a copy the user can read wherever the checkout lives
+    def demote() -> None:
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+
+    res = subprocess.run(
+        [USER_PYTHON, "-c", CLIENT, str(home), name],
+        preexec_fn=demote,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "PYTHONPATH": str(lib)},
+    )
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+@pytest.fixture(scope="module")
+def shared_daemon():
+    base = Path(tempfile.mkdtemp(prefix="svcctl-acl-"))
+    os.chmod(base, 0o755)
+    shutil.copytree(SRC / "svcctl", base / "lib" / "svcctl", ignore=shutil.ignore_patterns("__pycache__"))
+    for path in (base / "lib").rglob("*"):
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    os.chmod(base / "lib", 0o755)
+    d = Daemon(base / "home", "--socket-group", "nogroup", "--pipe-timeout", "3000")
+    yield d
+    d.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_socket_is_not_world_writable(shared_daemon):
+    mode = stat.S_IMODE(os.stat(shared_daemon.home / "scm.sock").st_mode)
+    assert mode & 0o007 == 0 and mode & 0o060 == 0o060
+    assert stat.S_IMODE(os.stat(shared_daemon.home / "services.db").st_mode) & 0o077 == 0
+
+
+def test_user_outside_socket_group_is_refused_with_5(shared_daemon, name):
+    assert run_as(NOBODY, OTHER_GROUP, shared_daemon.home, name) == {"connect": ["err", 5]}
+
+
+def test_b140_b141_default_rights_of_a_local_user(shared_daemon, name, tmp_path):
+    log = tmp_path / "log.jsonl"
+    with shared_daemon.connect() as admin:
+        svc = admin.create_service(name, f"{sys.executable} {SVCHOST} --log {log}")
+        try:
+            svc.start()
+            svc.wait(4, 10)
+            got = run_as(NOBODY, NOGROUP, shared_daemon.home, name)
+            denied = {k for k, v in got.items() if v == ["err", 5]}
+            allowed = {k for k, v in got.items() if v[0] == "ok"}
+            # B140: CONNECT, ENUMERATE_SERVICE, QUERY_LOCK_STATUS, READ_CONTROL; nothing more.
+            # B141: QUERY_CONFIG, QUERY_STATUS, INTERROGATE, USER_DEFINED_CONTROL, ENUMERATE_DEPENDENTS.
+            assert allowed == {"enum", "status", "config", "interrogate", "user_control", "dependents"}
+            assert denied == {"open_scm_all", "create", "open_all", "stop", "pause", "start", "change",
+                              "change2", "delete"}
+            assert svc.query().state == 4 and svc.config().display_name == name  # nothing changed
+        finally:
+            svc.stop()
+            svc.wait(1, 10)
+            svc.delete()
+            svc.close()
