@@ -416,8 +416,8 @@ class Config:
         assert isinstance(deps, list)
         return cls(
             int(v[0]),  # type: ignore[call-overload]
-            StartType(v[1]),
-            ErrorControl(v[2]),
+            StartType(int(v[1])),  # type: ignore[call-overload]
+            ErrorControl(int(v[2])),  # type: ignore[call-overload]
             str(v[3]),
             str(v[4]),
             int(v[5]),  # type: ignore[call-overload]

@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Any
 
-from svcctl.svc import Accept, Control, Dispatcher, Service, ServiceExit, State, run
+from svcctl.svc import Accept, Dispatcher, Service, ServiceExit, run
 from svcctl.svc import channel as svc_channel
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from svcctl.errors import ServiceDoesNotExist
 from svcctl.types import Accept, State
-
-import pytest
 
 
 def test_seed_walk(mgr, name, svchost, hostlog):

@@ -162,9 +162,7 @@ class Manager:
             self.open_service(name, access=ServiceAccess.QUERY_STATUS).close()
             return True
         except ScmError as exc:
-            if exc.winerror == 5:
-                return True
-            return False
+            return exc.winerror == 5  # it exists, we just may not look at it
 
     def events(self, service: str | None = None, since: int = 0, limit: int = 1000) -> list[list[Any]]:
         """Event log records after id ``since``: [id, time, event id, level, service, text, data]."""

@@ -74,7 +74,12 @@ OPS: dict[str, dict[str, tuple[Check, Any]]] = {
     "status": {"h": (_int, _REQUIRED)},
     "config": {"h": (_int, _REQUIRED)},
     "config2": {"h": (_int, _REQUIRED), "level": (_int, _REQUIRED)},
-    "enum": {"scm": (_int, _REQUIRED), "type": (_int, _REQUIRED), "state": (_int, _REQUIRED), "group": (_str_opt, None)},
+    "enum": {
+        "scm": (_int, _REQUIRED),
+        "type": (_int, _REQUIRED),
+        "state": (_int, _REQUIRED),
+        "group": (_str_opt, None),
+    },
     "display_name": {"scm": (_int, _REQUIRED), "name": (_str_opt, None)},
     "key_name": {"scm": (_int, _REQUIRED), "name": (_str_opt, None)},
     "dependents": {"h": (_int, _REQUIRED), "state": (_int, _REQUIRED)},

@@ -78,7 +78,7 @@ class Session:
 
 
 #: Control codes a client may send, and the right each needs (B61, B62).
-_CONTROL_RIGHT = {
+_CONTROL_RIGHT: dict[int, int] = {
     Control.STOP: ServiceAccess.STOP,
     Control.PAUSE: ServiceAccess.PAUSE_CONTINUE,
     Control.CONTINUE: ServiceAccess.PAUSE_CONTINUE,
@@ -256,10 +256,10 @@ class Scm:
 
     def _maybe_remove(self, rec: ServiceRecord) -> None:
         """B94: the key goes once the service is stopped and its last handle is closed."""
-        if rec.marked_for_delete and rec.handles <= 0 and rec.state is State.STOPPED and not rec.starting:
-            if self.records.get(rec.name.lower()) is rec:
-                del self.records[rec.name.lower()]
-                self.db.delete_tree(rec.key)
+        gone = rec.marked_for_delete and rec.handles <= 0 and rec.state is State.STOPPED and not rec.starting
+        if gone and self.records.get(rec.name.lower()) is rec:
+            del self.records[rec.name.lower()]
+            self.db.delete_tree(rec.key)
 
     def _on_stopped(self, rec: ServiceRecord, crashed: bool) -> None:
         self._maybe_remove(rec)
@@ -441,9 +441,9 @@ class Scm:
     def _merge_failure_actions(self, s: Session, h: int, old: FailureActions, value: Any) -> FailureActions:
         """B115 update semantics; RESTART actions need SERVICE_START on the handle (B116)."""
         new = validate.failure_actions(value)
-        if any(a.type == ActionType.RESTART for a in new.actions):
-            if not s.handles[h].access & ServiceAccess.START:
-                raise ScmError(ERROR_ACCESS_DENIED)
+        restarts = any(a.type == ActionType.RESTART for a in new.actions)
+        if restarts and not s.handles[h].access & ServiceAccess.START:
+            raise ScmError(ERROR_ACCESS_DENIED)
         actions_given = value.get("actions") is not None
         reset, actions = (new.reset_period, new.actions) if actions_given else (old.reset_period, old.actions)
         if actions_given and not new.actions:

@@ -74,7 +74,7 @@ async def serve(opts: Options) -> int:
     home = opts.home
     os.umask(0o077)  # the database, event log and lock are the daemon's alone
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lock = open(home / LOCK_NAME, "a+")
+    lock = open(home / LOCK_NAME, "a+")  # noqa: SIM115 - held (and locked) for the daemon's life
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

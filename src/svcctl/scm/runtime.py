@@ -218,7 +218,8 @@ class Runtime:
         await loop.create_unix_connection(lambda: host, sock=ours)
         proc.exited.add_done_callback(lambda fut: self._on_exit(host))
         timeout = self.settings.pipe_timeout_ms / 1000
-        done, _ = await asyncio.wait({host.hello, proc.exited}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        waits: set[asyncio.Future[Any]] = {host.hello, proc.exited}
+        done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if host.hello in done and host.hello.exception() is None:
             return host
         if not done:  # B47: never connected within ServicesPipeTimeout

@@ -130,7 +130,7 @@ def failure_actions(value: Any) -> FailureActions:
     if reset is None:
         reset = 0
     dword(reset)
-    if reboot is not None and not isinstance(reboot, str) or command is not None and not isinstance(command, str):
+    if (reboot is not None and not isinstance(reboot, str)) or (command is not None and not isinstance(command, str)):
         raise ScmError(ERROR_INVALID_PARAMETER, "failure actions strings")
     parsed: list[ScAction] = []
     for item in actions or []:

@@ -12,6 +12,7 @@ import threading
 from typing import TextIO
 
 from ..types import Control, State
+from .dispatcher import HandlerEx
 from .service import Service
 from .status import StatusHandle
 
@@ -21,12 +22,12 @@ class _ConsoleDispatcher:
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
-        self.handler = None
+        self.handler: HandlerEx | None = None
         self.status: StatusHandle | None = None
         self.wake = threading.Event()
 
-    def register(self, name: str, handler: object) -> StatusHandle:
-        self.handler = handler  # type: ignore[assignment]
+    def register(self, name: str, handler: HandlerEx) -> StatusHandle:
+        self.handler = handler
         self.status = StatusHandle(name, self._print)
         self.status.on_stopped = lambda _: self.wake.set()
         return self.status
@@ -50,7 +51,7 @@ def debug(cls: type[Service], args: list[str] | None = None, *, out: TextIO = sy
 
     def run_main() -> None:
         try:
-            svc._main(console, [name, *(args or [])])  # type: ignore[arg-type]
+            svc._main(console, [name, *(args or [])])
         finally:
             console.wake.set()
 
@@ -63,7 +64,7 @@ def debug(cls: type[Service], args: list[str] | None = None, *, out: TextIO = sy
             console.wake.clear()
             if stop_requested.is_set() and console.handler is not None:
                 stop_requested.clear()
-                console.handler(Control.STOP, 0, None)  # type: ignore[misc]
+                console.handler(Control.STOP, 0, None)
             st = console.status
             if st is not None and st.stopped.is_set():
                 break

@@ -12,12 +12,18 @@ from __future__ import annotations
 import sys
 import threading
 import traceback
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from ..errors import ERROR_CALL_NOT_IMPLEMENTED, ERROR_EXCEPTION_IN_SERVICE, ScmError
 from ..types import Accept, Control, State, is_user_control
-from .dispatcher import Dispatcher, ServiceMain
+from .dispatcher import Dispatcher, HandlerEx, ServiceMain
 from .status import StatusHandle
+
+
+class Registrar(Protocol):
+    """What ServiceMain needs of its dispatcher: RegisterServiceCtrlHandlerEx."""
+
+    def register(self, name: str, handler: HandlerEx) -> StatusHandle: ...
 
 
 class ServiceExit(Exception):
@@ -111,7 +117,7 @@ class Service:
         if st is not None and not st.stopped.is_set() and not self.stopping.is_set():
             st.set(final, accepted=self.accepts)
 
-    def _main(self, dispatcher: Dispatcher, argv: list[str]) -> None:
+    def _main(self, dispatcher: Registrar, argv: list[str]) -> None:
         """ServiceMain: register at once, START_PENDING, start(), RUNNING, run(), STOPPED."""
         st = self.status = dispatcher.register(argv[0] if argv else self.name, self._handler)
         self.args = argv[1:]

@@ -31,7 +31,7 @@ _CONTROL_ACCEPTS = {
     "powerevent": Accept.POWEREVENT,
     "hardwareprofilechange": Accept.HARDWAREPROFILECHANGE,
 }
-_EVENTS = {
+_EVENTS: dict[int, str] = {
     Control.STOP: "stop",
     Control.SHUTDOWN: "shutdown",
     Control.PRESHUTDOWN: "shutdown",
