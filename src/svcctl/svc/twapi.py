@@ -64,7 +64,8 @@ class _TwapiService:
 
     def main(self, dispatcher: Dispatcher, argv: list[str]) -> None:
         self.status = dispatcher.register(argv[0], self.handler)
-        self.host.by_name[argv[0].lower()] = self
+        self.host.by_name[argv[0].lower()] = self  # the SCM's key name
+        self.host.by_name[self.name.lower()] = self  # the name given to run_as_service
         self._pending("start")
         self.callback("start", self.name, self.seq, 0, *argv[1:])
 
