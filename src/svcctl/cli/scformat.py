@@ -15,7 +15,7 @@ def _label(text: str) -> str:
 
 def type_text(service_type: int) -> str:
     """``10  WIN32_OWN_PROCESS`` style: hex without 0x, two spaces, sc's name."""
-    base = service_type & ~ServiceType.INTERACTIVE_PROCESS
+    base = service_type & ~int(ServiceType.INTERACTIVE_PROCESS)
     names = {
         ServiceType.KERNEL_DRIVER: "KERNEL_DRIVER",
         ServiceType.FILE_SYSTEM_DRIVER: "FILE_SYSTEM_DRIVER",

@@ -45,7 +45,7 @@ _ACTIONS = {"none": ActionType.NONE, "restart": ActionType.RESTART, "reboot": Ac
 
 
 def _type_word(service_type: int) -> str | int:
-    base = service_type & ~ServiceType.INTERACTIVE_PROCESS
+    base = service_type & ~int(ServiceType.INTERACTIVE_PROCESS)
     for word, value in _TYPES.items():
         if base == value:
             return word
@@ -297,7 +297,7 @@ def set_service_configuration(
         svc_type: int = NO_CHANGE
         if servicetype is not None or interactive is not None:
             current = svc.config().service_type
-            base = _TYPES[servicetype] if servicetype else current & ~ServiceType.INTERACTIVE_PROCESS
+            base = _TYPES[servicetype] if servicetype else current & ~int(ServiceType.INTERACTIVE_PROCESS)
             inter = interactive if interactive is not None else bool(current & ServiceType.INTERACTIVE_PROCESS)
             svc_type = base | (ServiceType.INTERACTIVE_PROCESS if inter else 0)
         svc.update_config(

@@ -292,7 +292,7 @@ class Scm:
     def enum(self, s: Session, scm: int, type: int, state: int, group: str | None) -> list[list[Any]]:
         self._live()
         handle = self._scm(s, scm)  # B100 order: handle, then 87, then access, then group
-        if not type or not state or state & ~StateFilter.ALL or type & ~ServiceType.TYPE_ALL:
+        if not type or not state or state & ~StateFilter.ALL or type & ~int(ServiceType.TYPE_ALL):
             raise ScmError(ERROR_INVALID_PARAMETER)
         require(handle.access, ScmAccess.ENUMERATE_SERVICE)
         if group:
@@ -301,7 +301,7 @@ class Scm:
                 raise ScmError(ERROR_SERVICE_DOES_NOT_EXIST, f"group {group}")
         out = []
         for rec in sorted(self.records.values(), key=lambda r: r.name.casefold()):  # B106
-            if not rec.service_type & type & ServiceType.TYPE_ALL & ~ServiceType.INTERACTIVE_PROCESS:
+            if not rec.service_type & type & ServiceType.TYPE_ALL & ~int(ServiceType.INTERACTIVE_PROCESS):
                 continue
             active = rec.state is not State.STOPPED
             if not state & (StateFilter.ACTIVE if active else StateFilter.INACTIVE):

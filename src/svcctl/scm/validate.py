@@ -50,7 +50,7 @@ def display_name(name: str) -> None:
 
 def service_type(value: int) -> None:
     """B18: exactly one base type; INTERACTIVE only on the two Win32 types."""
-    base = value & ~ServiceType.INTERACTIVE_PROCESS
+    base = value & ~int(ServiceType.INTERACTIVE_PROCESS)
     if base not in _BASE_TYPES or (value & ServiceType.INTERACTIVE_PROCESS and not base & ServiceType.WIN32):
         raise ScmError(ERROR_INVALID_PARAMETER, f"service type 0x{value:x}")
 
