@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli.main import main
+from .cli.main import exit_status, main
 
-sys.exit(main())
+sys.exit(exit_status(main()))

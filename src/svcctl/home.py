@@ -7,7 +7,6 @@ one variable points everything at one private SCM (the demo and the tests rely o
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 ENV_HOME = "SVCCTL_HOME"
 SOCKET_NAME = "scm.sock"
@@ -15,15 +14,16 @@ DATABASE_NAME = "services.db"
 LOCK_NAME = "daemon.lock"
 
 
-def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
+def resolve_home(explicit: str | os.PathLike[str] | None = None) -> str:
+    """Absolute path of the state directory (a plain string: clients never need pathlib)."""
     if explicit:
-        return Path(explicit).expanduser().absolute()
+        return os.path.abspath(os.path.expanduser(os.fspath(explicit)))
     env = os.environ.get(ENV_HOME)
     if env:
-        return Path(env).expanduser().absolute()
+        return os.path.abspath(os.path.expanduser(env))
     state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(state) / "svcctl"
+    return os.path.join(state, "svcctl")
 
 
-def socket_path(home: Path) -> Path:
-    return home / SOCKET_NAME
+def socket_path(home: str | os.PathLike[str]) -> str:
+    return os.path.join(os.fspath(home), SOCKET_NAME)

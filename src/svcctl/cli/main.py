@@ -1,20 +1,38 @@
-"""``svcctl``: entry point. Verbs load their module only when used, to keep start-up short."""
+"""``svcctl``: sc.exe's verbs and syntax, plus friendly verbs. Modules load only when used."""
 
 from __future__ import annotations
 
 import sys
+from typing import TextIO
 
-USAGE = """usage: svcctl <verb> [arguments]
+USAGE = """usage: svcctl [\\\\server] <verb> [arguments]   (sc.exe's verbs and syntax)
 
-  serve [--home DIR] ...   run the portable service control manager (daemon)
-  demo                     walk a native Python service through the seed's states
+sc verbs:   query queryex qc qdescription qfailure qfailureflag create config description
+            failure failureflag delete start stop pause continue interrogate control
+            getdisplayname getkeyname enumdepend sdshow      (svcctl <verb> --help)
+friendly:   list [--json]            services with state, start type, pid, uptime
+            status NAME [--json]     a summary, including why it last stopped
+            serve [--home DIR] ...   run the portable service control manager (daemon)
+            demo                     walk a native Python service through the seed's states
+            completion bash|zsh      shell completion script
+
+--json works on every query verb. State lives in $SVCCTL_HOME (default ~/.local/state/svcctl).
+SVCCTL_SC_STYLE=legacy prints the Windows XP/2003 layout of seed 000's transcripts.
+The exit status is the Win32 code (its low byte above 255: POSIX keeps 8 bits).
 """
 
 
-def main(argv: list[str] | None = None) -> int:
+def _connect(server: str | None) -> object:
+    from ..mgr import Manager
+
+    return Manager.connect(server)
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    out = out or sys.stdout
     if not args or args[0] in ("-h", "--help", "help"):
-        print(USAGE, end="")
+        out.write(USAGE)
         return 0
     verb, rest = args[0].lower(), args[1:]
     if verb == "serve":
@@ -25,9 +43,45 @@ def main(argv: list[str] | None = None) -> int:
         from ..demo import main as demo
 
         return demo(rest)
-    print(f"svcctl: unknown verb {args[0]!r}\n\n{USAGE}", end="", file=sys.stderr)
-    return 1639
+    if "--help" in rest or "-h" in rest:
+        from .usage import usage_for
+
+        out.write(usage_for(verb) if verb != "list" and verb != "status" else USAGE)
+        return 0
+    if verb in ("list", "status", "completion"):
+        from . import friendly
+
+        if verb == "completion":
+            out.write(friendly.completion_script(rest[0] if rest else "bash"))
+            return 0
+        from ..errors import ScmError
+        from ..mgr import Manager
+
+        try:
+            mgr = Manager.connect()
+        except ScmError as exc:
+            out.write(f"svcctl: {exc}\n")
+            return exc.winerror
+        try:
+            return (friendly.cmd_list if verb == "list" else friendly.cmd_status)(mgr, rest, out)
+        finally:
+            mgr.disconnect()
+    from . import sc
+
+    return sc.run(args, out, _connect)  # type: ignore[arg-type]
+
+
+def exit_status(code: int) -> int:
+    """POSIX keeps 8 bits of an exit status: Win32 codes above 255 leave their low byte, and a
+    low byte of 0 becomes 255, so a failure can never read as success (1060 -> 36, 1639 -> 103)."""
+    if 0 <= code < 256:
+        return code
+    return code % 256 or 255
+
+
+def entry() -> None:
+    sys.exit(exit_status(main()))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import threading
-from pathlib import Path
 from typing import Any
 
 from .. import wire
@@ -20,13 +20,13 @@ class PortableBackend:
         self._next = 0
 
     @classmethod
-    def connect(cls, system: str | None = None, home: Path | None = None) -> PortableBackend:
+    def connect(cls, system: str | None = None, home: str | os.PathLike[str] | None = None) -> PortableBackend:
         if system and system.strip("\\") not in ("", ".", "localhost", socket.gethostname()):
             raise ScmError(RPC_S_SERVER_UNAVAILABLE, f"remote machine {system!r}")  # B3
-        path = socket_path(home or resolve_home())
+        path = socket_path(resolve_home(home))
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock.connect(str(path))
+            sock.connect(path)
         except OSError as exc:
             sock.close()
             if exc.errno in (errno.EACCES, errno.EPERM):

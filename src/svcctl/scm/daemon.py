@@ -54,7 +54,7 @@ def parse_args(argv: list[str]) -> Options:
                    help="hold Windows' global start lock until each service runs (B51)")
     a = p.parse_args(argv)
     return Options(
-        home=resolve_home(a.home),
+        home=Path(resolve_home(a.home)),
         pipe_timeout_ms=a.pipe_timeout,
         handler_timeout_ms=a.handler_timeout,
         wait_to_kill_ms=a.wait_to_kill,
@@ -96,7 +96,7 @@ async def serve(opts: Options) -> int:
     events = EventLog(db, loop.call_soon)
     scm = Scm(db, events, Runtime(PosixSpawner(), events, settings))
 
-    path = socket_path(home)
+    path = Path(socket_path(home))
     if path.exists() or path.is_symlink():
         path.unlink()
     old_umask = os.umask(0o117)  # the socket is born 0660: never world-writable
