@@ -36,6 +36,7 @@ class Options:
     ready_fd: int | None = None
     durable: bool = False
     serialize_starts: bool = False
+    serialize_controls: bool = False
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -52,6 +53,9 @@ def parse_args(argv: list[str]) -> Options:
     p.add_argument("--durable", action="store_true", help="fsync every commit (survive power loss too)")
     p.add_argument("--serialize-starts", action="store_true",
                    help="hold Windows' global start lock until each service runs (B51)")
+    p.add_argument("--serialize-controls", action="store_true",
+                   help="one control handler at a time in the whole SCM, as Windows (B69); "
+                   "default: one at a time per service process")
     a = p.parse_args(argv)
     return Options(
         home=Path(resolve_home(a.home)),
@@ -62,6 +66,7 @@ def parse_args(argv: list[str]) -> Options:
         ready_fd=a.ready_fd,
         durable=a.durable,
         serialize_starts=a.serialize_starts,
+        serialize_controls=a.serialize_controls,
     )
 
 
@@ -91,6 +96,7 @@ async def serve(opts: Options) -> int:
         pipe_timeout_ms=opts.pipe_timeout_ms or _control_dword(db, "ServicesPipeTimeout", 30000),
         handler_timeout_ms=opts.handler_timeout_ms,
         serialize_starts=opts.serialize_starts,
+        serialize_controls=opts.serialize_controls,
     )
     wait_to_kill = opts.wait_to_kill_ms or _control_dword(db, "WaitToKillServiceTimeout", 20000)
     events = EventLog(db, loop.call_soon)

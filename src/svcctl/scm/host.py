@@ -36,6 +36,8 @@ class Host(asyncio.Protocol):
         self.table: list[str] | None = None  # the dispatcher's service names, after hello
         self.hello: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.hello.add_done_callback(_retrieve)  # a failed hello nobody awaits is not an error
+        #: Resolves when the channel is closed, i.e. after the last byte the process sent was read.
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.records: dict[str, ServiceRecord] = {}  # lower-case name -> record started here
         self.closing = False
         self._on_status = on_status
@@ -70,6 +72,8 @@ class Host(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
+        if not self.closed.done():
+            self.closed.set_result(None)
         for fut in self._pending.values():
             if not fut.done():
                 fut.set_exception(ScmError(ERROR_SERVICE_REQUEST_TIMEOUT, "service process went away"))

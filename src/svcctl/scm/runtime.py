@@ -8,11 +8,12 @@ Time comes from the event loop's clock only; the OS is reached only through the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,8 @@ from .record import ServiceRecord
 
 #: Wait hint the SCM itself reports right after StartService (B48).
 START_WAIT_HINT_MS = 2000
+#: How long a process exit waits for the rest of the process's channel to be read.
+CHANNEL_DRAIN_S = 1.0
 CONTROL_NAMES = {1: "stop", 2: "pause", 3: "continue", 4: "interrogate", 5: "shutdown", 15: "preshutdown"}
 
 
@@ -48,6 +51,7 @@ class Settings:
     handler_timeout_ms: int = 30000  # HandlerEx must return within 30 s (B69)
     exit_grace_ms: int = 5000  # after the last service of a process stopped
     serialize_starts: bool = False  # Windows' global start lock (B51); off so boots run in parallel
+    serialize_controls: bool = False  # Windows' SCM-wide handler serialization (B69); else per process
     service_cwd: str = "/"  # a service's working directory, like %SystemRoot%\System32 on Windows
     base_env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
@@ -85,6 +89,8 @@ class Runtime:
         self.hosts: list[Host] = []
         self._start_lock = asyncio.Lock()
         self._control_locks: dict[int, asyncio.Lock] = {}
+        self._global_control_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
         #: Called with a record after it reached STOPPED (deferred deletion, recovery).
         self.on_stopped: Callable[[ServiceRecord, bool], None] = lambda rec, crashed: None
 
@@ -154,6 +160,9 @@ class Runtime:
 
     async def start(self, rec: ServiceRecord, args: list[str]) -> None:
         """StartService after the caller's checks: returns once ServiceMain runs (B48)."""
+        if self.settings.serialize_controls:  # B69: StartService waits while any handler runs
+            async with self._handler_slot(None):
+                pass
         if self.settings.serialize_starts:
             async with self._start_lock:
                 await self._start(rec, args)
@@ -216,7 +225,7 @@ class Runtime:
         rec.pid = proc.pid
         self.hosts.append(host)
         await loop.create_unix_connection(lambda: host, sock=ours)
-        proc.exited.add_done_callback(lambda fut: self._on_exit(host))
+        proc.exited.add_done_callback(lambda fut: self._track(self._on_exit(host)))
         timeout = self.settings.pipe_timeout_ms / 1000
         waits: set[asyncio.Future[Any]] = {host.hello, proc.exited}
         done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -247,11 +256,27 @@ class Runtime:
         )
 
     def _on_lost(self, host: Host) -> None:
-        # A process without its channel cannot be managed: end it; _on_exit does the bookkeeping.
+        """A process that still runs services but dropped its channel cannot be managed: end it
+        (_on_exit does the bookkeeping). One whose services all stopped may finish its cleanup
+        within the exit grace period (_host_idle)."""
+        if host.closing:
+            return
         if host.process is not None and not host.process.exited.done():
             host.process.kill_tree(signal.SIGKILL)
 
-    def _on_exit(self, host: Host) -> None:
+    def _track(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _on_exit(self, host: Host) -> None:
+        # Read what the process sent before it died (its STOPPED report may still be in the
+        # socket when the exit is seen); a grandchild holding the channel open cannot stall this.
+        if not host.closed.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(host.closed), CHANNEL_DRAIN_S)
+            except TimeoutError:
+                pass
         host.closing = True
         host.abort()
         if host in self.hosts:
@@ -294,22 +319,32 @@ class Runtime:
         host = rec.host
         if host is None:
             raise ScmError(ERROR_SERVICE_NOT_ACTIVE)
-        lock = self._control_locks.setdefault(id(host), asyncio.Lock())
         timeout = self.settings.handler_timeout_ms / 1000
-        try:
-            await asyncio.wait_for(lock.acquire(), timeout)  # one handler at a time per process (B69)
-        except TimeoutError:
-            raise ScmError(ERROR_SERVICE_REQUEST_TIMEOUT, "another control is still being handled") from None
-        try:
+        async with self._handler_slot(host):
             if code in (Control.STOP, Control.SHUTDOWN, Control.PRESHUTDOWN):
                 rec.stop_sent = True  # B70: nothing more is sent after STOP
             entry = next((k for k, r in host.records.items() if r is rec), rec.name)
             ret = await host.request("control", timeout, name=entry, code=code, event=event_type, data=data)
-        finally:
-            lock.release()
         if code in CONTROL_NAMES and code != Control.INTERROGATE:
             self.events.write(7035, rec.name, rec.shown_name, CONTROL_NAMES[code], data={"control": code})
         return ret
+
+    @contextlib.asynccontextmanager
+    async def _handler_slot(self, host: Host | None) -> AsyncIterator[None]:
+        """One handler at a time (B69): per service process, or SCM-wide when serialize_controls.
+        Waiting longer than the handler timeout fails with 1053, as on Windows."""
+        if self.settings.serialize_controls or host is None:
+            lock = self._global_control_lock
+        else:
+            lock = self._control_locks.setdefault(id(host), asyncio.Lock())
+        try:
+            await asyncio.wait_for(lock.acquire(), self.settings.handler_timeout_ms / 1000)
+        except TimeoutError:
+            raise ScmError(ERROR_SERVICE_REQUEST_TIMEOUT, "another control is still being handled") from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     # --- shutdown ------------------------------------------------------------------------------
 

@@ -21,8 +21,10 @@ _claimed_lock = threading.Lock()
 
 
 def _identity() -> tuple[int, int]:
-    # An in-process image is "a process" of its own: key it by its thread.
-    return (os.getpid(), threading.get_ident() if getattr(_inprocess, "sock", None) is not None else 0)
+    # An in-process image is "a process" of its own: key it by its binding, which every thread
+    # of the image shares.
+    killed = getattr(_inprocess, "killed", None)
+    return (os.getpid(), id(killed) if killed is not None else 0)
 
 
 def claim() -> bool:
@@ -44,6 +46,18 @@ def set_inprocess(sock: socket.socket | None, killed: threading.Event | None) ->
     """Bind (or unbind) the calling thread to an in-process SCM's channel."""
     _inprocess.sock = sock
     _inprocess.killed = killed
+
+
+Binding = tuple[socket.socket | None, threading.Event | None]
+
+
+def binding() -> Binding:
+    """The calling thread's in-process binding, for threads an in-process image starts."""
+    return (getattr(_inprocess, "sock", None), getattr(_inprocess, "killed", None))
+
+
+def bind(b: Binding) -> None:
+    set_inprocess(*b)
 
 
 def inprocess_killed() -> threading.Event | None:

@@ -45,6 +45,7 @@ class Dispatcher:
         self._handlers: dict[str, tuple[HandlerEx, StatusHandle]] = {}
         self._started: dict[str, StatusHandle] = {}
         self._done = threading.Event()
+        self._binding: _channel.Binding = (None, None)
 
     # --- API used by ServiceMain ---------------------------------------------------------------
 
@@ -93,11 +94,13 @@ class Dispatcher:
     # --- the dispatcher loop -------------------------------------------------------------------
 
     def run(self) -> None:
+        if not _channel.claim():  # before the channel: the first call has already taken it
+            raise ScmError(ERROR_SERVICE_ALREADY_RUNNING, "the dispatcher already runs in this process")
         sock = _channel.open_channel()
         if sock is None:
+            _channel.release()
             raise ScmError(ERROR_FAILED_SERVICE_CONTROLLER_CONNECT, "not started by a service control manager")
-        if not _channel.claim():
-            raise ScmError(ERROR_SERVICE_ALREADY_RUNNING, "the dispatcher already runs in this process")
+        self._binding = _channel.binding()
         self._chan = chan = wire.Channel(sock)
         try:
             chan.send({"id": 0, "op": "hello", "services": list(self.table)})
@@ -145,6 +148,7 @@ class Dispatcher:
             self._send({"re": rid, "r": result if isinstance(result, int) else 0})
 
     def _service_main(self, key: str, argv: list[str]) -> None:
+        _channel.bind(self._binding)  # threads of an in-process image belong to that image
         try:
             self.table[key](self, argv)
         except Exception:
