@@ -1,0 +1,139 @@
+"""Baseline for the start benchmark: a bare-Python spawner with no SCM in between.
+
+It starts ``n`` Python processes with the same interpreter (and the same way the daemon's
+``PosixSpawner`` does: own session, stdio on /dev/null, one inherited fd), each of which signals
+readiness by writing one byte to an inherited pipe and then waits to be killed. ``spawn_all``
+returns once every child has signalled; ``kill_all`` is SIGKILL + reap.
+
+    .venv/bin/python bench/bare_spawner.py [N]
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+#: The child: signal readiness on the inherited fd, then sleep until killed. Imports only what a
+#: bare interpreter has already loaded (os, sys are built in; signal is tiny).
+CHILD = "import os,sys,signal\nos.write(int(sys.argv[1]),b'r')\nos.close(int(sys.argv[1]))\nsignal.pause()\n"
+
+#: The same child after importing the service framework, to separate import cost from SCM cost.
+CHILD_WITH_SVC_IMPORT = "import svcctl.svc\n" + CHILD
+
+#: The same child after importing only the stdlib modules a service side needs at minimum (enums,
+#: JSON framing, the socket, threads): the floor a leaner svcctl.svc could reach.
+STDLIB_FLOOR = "enum, json, socket, struct, threading"
+CHILD_WITH_STDLIB_FLOOR = f"import {STDLIB_FLOOR}\n" + CHILD
+
+
+#: A pre-imported template that forks the children itself (a "zygote"): what the start cost
+#: would be if service processes were forked from an interpreter that already imported
+#: svcctl.svc instead of being exec'd. argv: ready fd, number of children.
+TEMPLATE = (
+    "import os,sys,signal\nimport svcctl.svc\nfd,n=int(sys.argv[1]),int(sys.argv[2])\n"
+    "for _ in range(n):\n"
+    "    if os.fork()==0:\n"
+    "        os.write(fd,b'r');os.close(fd);signal.pause();os._exit(0)\n"
+    "os.close(fd)\nsignal.pause()\n"
+)
+
+
+def spawn_forked(n: int, python: str = sys.executable) -> subprocess.Popen[bytes]:
+    """Start one TEMPLATE process that forks ``n`` children; return once all signalled ready.
+
+    Stop with ``kill_group``: the template and its children share one session."""
+    rfd, wfd = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            [python, "-c", TEMPLATE, str(wfd), str(n)],
+            pass_fds=(wfd,),
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(wfd)
+        wfd = -1
+        got = 0
+        while got < n:
+            data = os.read(rfd, 4096)
+            if not data:
+                raise RuntimeError(f"only {got} of {n} forked children signalled ready")
+            got += len(data)
+    finally:
+        if wfd >= 0:
+            os.close(wfd)
+        os.close(rfd)
+    return proc
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a template's whole session and reap the template."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def spawn_all(n: int, code: str = CHILD, python: str = sys.executable) -> list[subprocess.Popen[bytes]]:
+    """Start ``n`` children and return once all have written their ready byte."""
+    rfd, wfd = os.pipe()
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for _ in range(n):
+            procs.append(
+                subprocess.Popen(
+                    [python, "-c", code, str(wfd)],
+                    pass_fds=(wfd,),
+                    start_new_session=True,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        os.close(wfd)
+        wfd = -1
+        got = 0
+        while got < n:
+            data = os.read(rfd, 4096)
+            if not data:
+                raise RuntimeError(f"only {got} of {n} children signalled ready")
+            got += len(data)
+    except BaseException:
+        kill_all(procs)
+        raise
+    finally:
+        if wfd >= 0:
+            os.close(wfd)
+        os.close(rfd)
+    return procs
+
+
+def kill_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    """SIGKILL every child and reap it."""
+    for p in procs:
+        try:
+            p.send_signal(signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for p in procs:
+        p.wait()
+
+
+def main(argv: list[str]) -> int:
+    n = int(argv[0]) if argv else 200
+    t0 = time.perf_counter()
+    procs = spawn_all(n)
+    t1 = time.perf_counter()
+    kill_all(procs)
+    t2 = time.perf_counter()
+    print(f"spawned {n} ready in {t1 - t0:.3f} s, killed and reaped in {t2 - t1:.3f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
