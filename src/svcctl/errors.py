@@ -9,7 +9,12 @@ mean the same thing on every backend. The message texts are Windows' ``FormatMes
 from __future__ import annotations
 
 import sys
-from typing import ClassVar
+
+TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing is never imported at run time
+
+if TYPE_CHECKING:
+    from typing import ClassVar
+
 
 ERROR_SUCCESS = 0
 ERROR_INVALID_FUNCTION = 1

@@ -8,7 +8,13 @@ equal field by field. This module imports nothing of svcctl's and nothing outsid
 from __future__ import annotations
 
 import enum
-from typing import Final, NamedTuple
+
+TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing is never imported at run time
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any, Final
+
 
 #: ``SERVICE_NO_CHANGE``: leave this DWORD of ChangeServiceConfig as it is (B33).
 NO_CHANGE: Final = 0xFFFFFFFF
@@ -235,13 +241,13 @@ class ServiceAccess(enum.IntFlag):
     ALL_ACCESS = 0xF01FF
 
 
-class GenericMapping(NamedTuple):
+class GenericMapping:
     """How GENERIC_* bits translate into object-specific rights (B8)."""
 
-    read: int
-    write: int
-    execute: int
-    all: int
+    __slots__ = ("all", "execute", "read", "write")
+
+    def __init__(self, read: int, write: int, execute: int, all: int) -> None:
+        self.read, self.write, self.execute, self.all = read, write, execute, all
 
     def map(self, access: int) -> int:
         """Replace GENERIC_* bits in ``access`` by the specific rights they stand for."""
@@ -280,17 +286,54 @@ SERVICE_GENERIC_MAPPING: Final = GenericMapping(
 
 
 # --- records -----------------------------------------------------------------------------------
-# NamedTuples: immutable, typed, and cheap to define, which keeps ``import svcctl`` fast for the
-# CLI and for every service process (dataclasses cost ~1 ms each plus ~5 ms to import).
+# Small immutable slotted classes rather than dataclasses or NamedTuples: every service process
+# and every CLI call imports this module, and neither needs typing or dataclasses at run time.
+
+
+class _Record:
+    """An immutable value: equality, hash, repr and iteration over its fields (its __slots__)."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def _set(self, **values: Any) -> None:
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f) for f in self.__slots__)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values())
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._values() == other._values()  # type: ignore[attr-defined,unused-ignore]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._values()))
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__slots__)
+        return f"{type(self).__name__}({body})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self._values())
+
 
 ERROR_SERVICE_SPECIFIC_ERROR: Final = 1066
 
 
-class ExitCode(NamedTuple):
+class ExitCode(_Record):
     """Why a service stopped: a Win32 code, or 1066 plus the service's own code (B84)."""
 
-    win32: int = 0
-    service_specific: int = 0
+    __slots__ = ("win32", "service_specific")
+    win32: int
+    service_specific: int
+
+    def __init__(self, win32: int = 0, service_specific: int = 0) -> None:
+        self._set(win32=win32, service_specific=service_specific)
 
     @property
     def is_service_specific(self) -> bool:
@@ -306,18 +349,36 @@ class ExitCode(NamedTuple):
         return self.win32 == 0
 
 
-class Status(NamedTuple):
+class Status(_Record):
     """SERVICE_STATUS_PROCESS: what QueryServiceStatusEx returns, identical on every backend."""
 
+    __slots__ = ("service_type", "state", "controls_accepted", "win32_exit_code", "service_exit_code",
+                 "checkpoint", "wait_hint", "pid", "flags")
     service_type: int
     state: State
-    controls_accepted: Accept = Accept.NONE
-    win32_exit_code: int = 0
-    service_exit_code: int = 0
-    checkpoint: int = 0
-    wait_hint: int = 0
-    pid: int = 0
-    flags: int = 0
+    controls_accepted: Accept
+    win32_exit_code: int
+    service_exit_code: int
+    checkpoint: int
+    wait_hint: int
+    pid: int
+    flags: int
+
+    def __init__(
+        self,
+        service_type: int,
+        state: State,
+        controls_accepted: Accept = Accept.NONE,
+        win32_exit_code: int = 0,
+        service_exit_code: int = 0,
+        checkpoint: int = 0,
+        wait_hint: int = 0,
+        pid: int = 0,
+        flags: int = 0,
+    ) -> None:
+        self._set(service_type=service_type, state=state, controls_accepted=controls_accepted,
+                  win32_exit_code=win32_exit_code, service_exit_code=service_exit_code, checkpoint=checkpoint,
+                  wait_hint=wait_hint, pid=pid, flags=flags)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -325,37 +386,41 @@ class Status(NamedTuple):
 
     def to_wire(self) -> list[int]:
         """The nine DWORDs in SERVICE_STATUS_PROCESS order."""
-        return [
-            int(self.service_type),
-            int(self.state),
-            int(self.controls_accepted),
-            self.win32_exit_code,
-            self.service_exit_code,
-            self.checkpoint,
-            self.wait_hint,
-            self.pid,
-            self.flags,
-        ]
+        return [int(v) for v in self._values()]
 
     @classmethod
     def from_wire(cls, v: list[int]) -> Status:
         return cls(v[0], State(v[1]), Accept(v[2]), v[3], v[4], v[5], v[6], v[7], v[8])
 
 
-class Action(NamedTuple):
+class Action(_Record):
     """One SC_ACTION: what to do on a failure, after ``delay_ms`` (B114)."""
 
+    __slots__ = ("type", "delay_ms")
     type: ActionType
-    delay_ms: int = 0
+    delay_ms: int
+
+    def __init__(self, type: ActionType, delay_ms: int = 0) -> None:
+        self._set(type=type, delay_ms=delay_ms)
 
 
-class FailureActions(NamedTuple):
+class FailureActions(_Record):
     """SERVICE_FAILURE_ACTIONS (B113-B115). ``None`` strings mean "not set"."""
 
-    reset_period: int = 0
-    reboot_message: str | None = None
-    command: str | None = None
-    actions: tuple[Action, ...] = ()
+    __slots__ = ("reset_period", "reboot_message", "command", "actions")
+    reset_period: int
+    reboot_message: str | None
+    command: str | None
+    actions: tuple[Action, ...]
+
+    def __init__(
+        self,
+        reset_period: int = 0,
+        reboot_message: str | None = None,
+        command: str | None = None,
+        actions: tuple[Action, ...] = (),
+    ) -> None:
+        self._set(reset_period=reset_period, reboot_message=reboot_message, command=command, actions=actions)
 
     def to_wire(self) -> dict[str, object]:
         return {
@@ -379,52 +444,55 @@ class FailureActions(NamedTuple):
         )
 
 
-class Config(NamedTuple):
+class Config(_Record):
     """QUERY_SERVICE_CONFIG: every string non-None, empty where unset (B28)."""
 
+    __slots__ = ("service_type", "start_type", "error_control", "binary_path", "load_order_group", "tag_id",
+                 "dependencies", "service_start_name", "display_name")
     service_type: int
     start_type: StartType
     error_control: ErrorControl
     binary_path: str
-    load_order_group: str = ""
-    tag_id: int = 0
-    dependencies: tuple[str, ...] = ()
-    service_start_name: str = ""
-    display_name: str = ""
+    load_order_group: str
+    tag_id: int
+    dependencies: tuple[str, ...]
+    service_start_name: str
+    display_name: str
+
+    def __init__(
+        self,
+        service_type: int,
+        start_type: StartType,
+        error_control: ErrorControl,
+        binary_path: str,
+        load_order_group: str = "",
+        tag_id: int = 0,
+        dependencies: tuple[str, ...] = (),
+        service_start_name: str = "",
+        display_name: str = "",
+    ) -> None:
+        self._set(service_type=service_type, start_type=start_type, error_control=error_control,
+                  binary_path=binary_path, load_order_group=load_order_group, tag_id=tag_id,
+                  dependencies=dependencies, service_start_name=service_start_name, display_name=display_name)
 
     def to_wire(self) -> list[object]:
-        return [
-            int(self.service_type),
-            int(self.start_type),
-            int(self.error_control),
-            self.binary_path,
-            self.load_order_group,
-            self.tag_id,
-            list(self.dependencies),
-            self.service_start_name,
-            self.display_name,
-        ]
+        v = list(self._values())
+        v[6] = list(self.dependencies)
+        return [int(x) if isinstance(x, enum.IntEnum) else x for x in v]
 
     @classmethod
-    def from_wire(cls, v: list[object]) -> Config:
-        deps = v[6]
-        assert isinstance(deps, list)
-        return cls(
-            int(v[0]),  # type: ignore[call-overload]
-            StartType(int(v[1])),  # type: ignore[call-overload]
-            ErrorControl(int(v[2])),  # type: ignore[call-overload]
-            str(v[3]),
-            str(v[4]),
-            int(v[5]),  # type: ignore[call-overload]
-            tuple(str(d) for d in deps),
-            str(v[7]),
-            str(v[8]),
-        )
+    def from_wire(cls, v: list[Any]) -> Config:
+        return cls(int(v[0]), StartType(v[1]), ErrorControl(v[2]), str(v[3]), str(v[4]), int(v[5]),
+                   tuple(str(d) for d in v[6]), str(v[7]), str(v[8]))
 
 
-class EnumEntry(NamedTuple):
+class EnumEntry(_Record):
     """ENUM_SERVICE_STATUS_PROCESS: one row of an enumeration."""
 
+    __slots__ = ("name", "display_name", "status")
     name: str
     display_name: str
     status: Status
+
+    def __init__(self, name: str, display_name: str, status: Status) -> None:
+        self._set(name=name, display_name=display_name, status=status)

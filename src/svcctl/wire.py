@@ -8,11 +8,15 @@ the length prefix lets the daemon refuse an oversized frame before reading it.
 from __future__ import annotations
 
 import json
-import socket
 import struct
-from typing import Any
 
 from .errors import ERROR_INVALID_DATA, ERROR_NOT_ENOUGH_MEMORY, ScmError
+
+TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing is never imported at run time
+
+if TYPE_CHECKING:
+    from _socket import socket
+    from typing import Any
 
 #: Largest frame either side accepts (a QueryServiceConfig is at most 8 KB, B36; enumeration of
 #: 10,000 services is ~2 MB, so the limit is generous but bounded).
@@ -74,7 +78,7 @@ class Channel:
 
     __slots__ = ("sock", "_dec", "_pending")
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket) -> None:
         self.sock = sock
         self._dec = Decoder()
         self._pending: list[dict[str, Any]] = []

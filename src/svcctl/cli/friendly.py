@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import TextIO
 
 from ..errors import ERROR_SERVICE_NEVER_STARTED, ERROR_SERVICE_SPECIFIC_ERROR, ScmError, message
 from ..mgr import Manager
 from ..types import ServiceAccess, State, StateFilter, Status
 from .sc import VERBS
+
+TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing is never imported at run time
+
+if TYPE_CHECKING:
+    from typing import TextIO
 
 _COLOURS = {State.RUNNING: "32", State.STOPPED: "90", State.PAUSED: "33"}
 FRIENDLY_VERBS = ("list", "status", "serve", "demo", "completion")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Any, TextIO
 
 from ..errors import ERROR_INVALID_COMMAND_LINE, ERROR_INVALID_PARAMETER, ERROR_MORE_DATA, ScmError
 from ..mgr import Manager, Service
@@ -28,6 +27,11 @@ from ..types import (
 )
 from . import scformat as fmt
 from .usage import usage_for
+
+TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing is never imported at run time
+
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 _OPTION = re.compile(r"^([A-Za-z]+)=(.*)$", re.S)
 _TYPES = {

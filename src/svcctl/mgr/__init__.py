@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from types import TracebackType
-from typing import Any
 
 from ..errors import ERROR_INVALID_HANDLE, ScmError
 from ..types import (
@@ -31,6 +30,11 @@ from ..types import (
     Status,
 )
 from .backend import Backend, default_backend_name, open_backend
+
+TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing is never imported at run time
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Manager", "Service", "wait_poll_interval"]
 

@@ -10,19 +10,27 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Protocol
 
 from ..errors import ERROR_INVALID_PARAMETER, ScmError
+
+TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing is never imported at run time
+
+if TYPE_CHECKING:
+    from typing import Any
 
 ENV_BACKEND = "SVCCTL_BACKEND"
 
 
-class Backend(Protocol):
+class Backend:
+    """What every backend implements (a plain base class: no typing import at run time)."""
+
     def call(self, op: str, **args: Any) -> Any:
         """Perform one API call; raises :class:`~svcctl.errors.ScmError` with the Win32 code."""
+        raise NotImplementedError
 
     def close(self) -> None:
         """Release the connection (closes every handle still open through it, like process exit)."""
+        raise NotImplementedError
 
 
 def default_backend_name() -> str:

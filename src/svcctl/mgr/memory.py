@@ -19,6 +19,7 @@ from ..scm.events import EventLog
 from ..scm.oslayer import InProcessSpawner
 from ..scm.runtime import Runtime, Settings
 from ..scm.security import Identity
+from .backend import Backend
 
 
 class MemoryScm:
@@ -59,7 +60,7 @@ class MemoryScm:
         self._thread.join()
 
 
-class MemoryBackend:
+class MemoryBackend(Backend):
     def __init__(self, owner: MemoryScm, session: Session) -> None:
         self.owner = owner
         self.session = session

@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
+import _socket  # the C module: socket.py (and the selectors it imports) would cost every CLI call
+import _thread
 import errno
 import os
-import socket
-import threading
-from typing import Any
 
 from .. import wire
 from ..errors import ERROR_ACCESS_DENIED, RPC_S_SERVER_UNAVAILABLE, ScmError
 from ..home import resolve_home, socket_path
+from .backend import Backend
+
+TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing is never imported at run time
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
-class PortableBackend:
-    def __init__(self, sock: socket.socket) -> None:
+class PortableBackend(Backend):
+    def __init__(self, sock: _socket.socket) -> None:
         self._chan = wire.Channel(sock)
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._next = 0
 
     @classmethod
     def connect(cls, system: str | None = None, home: str | os.PathLike[str] | None = None) -> PortableBackend:
-        if system and system.strip("\\") not in ("", ".", "localhost", socket.gethostname()):
+        if system and system.strip("\\") not in ("", ".", "localhost", _socket.gethostname()):
             raise ScmError(RPC_S_SERVER_UNAVAILABLE, f"remote machine {system!r}")  # B3
         path = socket_path(resolve_home(home))
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
             sock.connect(path)
         except OSError as exc:

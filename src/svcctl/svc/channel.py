@@ -9,9 +9,11 @@ side, and they live here.
 
 from __future__ import annotations
 
+import _socket
 import os
-import socket
 import threading
+
+TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing is never imported at run time
 
 ENV_CHANNEL = "SVCCTL_CHANNEL"
 
@@ -42,13 +44,14 @@ def release() -> None:
         _claimed.discard(_identity())
 
 
-def set_inprocess(sock: socket.socket | None, killed: threading.Event | None) -> None:
+def set_inprocess(sock: _socket.socket | None, killed: threading.Event | None) -> None:
     """Bind (or unbind) the calling thread to an in-process SCM's channel."""
     _inprocess.sock = sock
     _inprocess.killed = killed
 
 
-Binding = tuple[socket.socket | None, threading.Event | None]
+if TYPE_CHECKING:
+    Binding = tuple[_socket.socket | None, threading.Event | None]
 
 
 def binding() -> Binding:
@@ -65,9 +68,9 @@ def inprocess_killed() -> threading.Event | None:
     return ev
 
 
-def open_channel() -> socket.socket | None:
+def open_channel() -> _socket.socket | None:
     """The control channel of this service process, or None when not started by the SCM."""
-    sock: socket.socket | None = getattr(_inprocess, "sock", None)
+    sock: _socket.socket | None = getattr(_inprocess, "sock", None)
     if sock is not None:
         return sock
     spec = os.environ.get(ENV_CHANNEL, "")
@@ -75,7 +78,7 @@ def open_channel() -> socket.socket | None:
         return None
     try:
         fd = int(spec[3:])
-        sock = socket.socket(fileno=fd)
+        sock = _socket.socket(fileno=fd)
     except (ValueError, OSError):
         return None
     # Children the service starts must not inherit the channel (or the variable naming it).

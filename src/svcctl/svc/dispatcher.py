@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
-import traceback
 from collections.abc import Callable
-from typing import Any
 
 from .. import wire
 from ..errors import (
@@ -27,10 +25,15 @@ from ..errors import (
 from . import channel as _channel
 from .status import StatusHandle
 
+TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing is never imported at run time
+
+if TYPE_CHECKING:
+    from typing import Any
+
 #: ServiceMain(dispatcher, argv): argv[0] is the service name, then the StartService arguments.
 ServiceMain = Callable[["Dispatcher", list[str]], object]
 #: HandlerEx: (control, event type, event data) -> return code.
-HandlerEx = Callable[[int, int, Any], int]
+HandlerEx = Callable[[int, int, object], int]
 
 
 class Dispatcher:
@@ -143,7 +146,7 @@ class Dispatcher:
             try:
                 result = entry[0](code, event, data)
             except Exception:  # a handler that raises must not take the dispatcher down
-                traceback.print_exc(file=sys.stderr)
+                _print_exception()
                 result = ERROR_EXCEPTION_IN_SERVICE
             self._send({"re": rid, "r": result if isinstance(result, int) else 0})
 
@@ -152,8 +155,14 @@ class Dispatcher:
         try:
             self.table[key](self, argv)
         except Exception:
-            traceback.print_exc(file=sys.stderr)
+            _print_exception()
             status = self._started.get(key.lower())
             if status is not None and not status.stopped.is_set():
                 status.stop(win32=ERROR_EXCEPTION_IN_SERVICE)
 
+
+def _print_exception() -> None:
+    """Report a failure of user code on stderr (traceback is imported only when needed)."""
+    import traceback
+
+    traceback.print_exc(file=sys.stderr)

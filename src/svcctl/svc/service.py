@@ -9,21 +9,24 @@ answered the way seed 002 describes: STOP_PENDING at once, then the work on anot
 
 from __future__ import annotations
 
-import sys
 import threading
-import traceback
-from typing import Any, ClassVar, Protocol
 
 from ..errors import ERROR_CALL_NOT_IMPLEMENTED, ERROR_EXCEPTION_IN_SERVICE, ScmError
 from ..types import Accept, Control, State, is_user_control
-from .dispatcher import Dispatcher, HandlerEx, ServiceMain
+from .dispatcher import Dispatcher, HandlerEx, ServiceMain, _print_exception
 from .status import StatusHandle
 
+TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing is never imported at run time
 
-class Registrar(Protocol):
-    """What ServiceMain needs of its dispatcher: RegisterServiceCtrlHandlerEx."""
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, Protocol
 
-    def register(self, name: str, handler: HandlerEx) -> StatusHandle: ...
+if TYPE_CHECKING:
+
+    class Registrar(Protocol):
+        """What ServiceMain needs of its dispatcher: RegisterServiceCtrlHandlerEx."""
+
+        def register(self, name: str, handler: HandlerEx) -> StatusHandle: ...
 
 
 class ServiceExit(Exception):
@@ -109,7 +112,7 @@ class Service:
         try:
             fn()
         except Exception:
-            traceback.print_exc(file=sys.stderr)
+            _print_exception()
 
     def _transition(self, fn: Any, final: State) -> None:
         self._call(fn)
@@ -137,7 +140,7 @@ class Service:
             st.stop(win32=exc.winerror)
             return
         except Exception:
-            traceback.print_exc(file=sys.stderr)
+            _print_exception()
             st.stop(win32=ERROR_EXCEPTION_IN_SERVICE)
             return
         if not st.stopped.is_set():

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from ..errors import ERROR_SERVICE_DOES_NOT_EXIST, ERROR_SERVICE_SPECIFIC_ERROR, ScmError
 from ..types import Accept, Control, State, is_user_control
 from .dispatcher import Dispatcher
 from .status import StatusHandle
 
-Callback = Callable[..., Any]
+TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing is never imported at run time
+
+if TYPE_CHECKING:
+    from typing import Any
+
+Callback = Callable[..., object]
 
 _CONTROL_ACCEPTS = {
     "stop": Accept.STOP,

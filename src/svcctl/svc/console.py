@@ -9,12 +9,16 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from typing import TextIO
 
 from ..types import Control, State
 from .dispatcher import HandlerEx
 from .service import Service
 from .status import StatusHandle
+
+TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing is never imported at run time
+
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
 class _ConsoleDispatcher:
@@ -38,9 +42,9 @@ class _ConsoleDispatcher:
         print(f"[{name}] {state} checkpoint={report[5]} wait_hint={report[6]}{extra}", file=self.out, flush=True)
 
 
-def debug(cls: type[Service], args: list[str] | None = None, *, out: TextIO = sys.stderr) -> int:
+def debug(cls: type[Service], args: list[str] | None = None, *, out: TextIO | None = None) -> int:
     """Run ``cls`` in the foreground until it stops; returns its exit code (0 when clean)."""
-    console = _ConsoleDispatcher(out)
+    console = _ConsoleDispatcher(out or sys.stderr)
     svc = cls()
     name = cls.name or cls.__name__
     stop_requested = threading.Event()
