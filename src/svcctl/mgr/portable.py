@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 class PortableBackend(Backend):
     def __init__(self, sock: _socket.socket) -> None:
-        self._chan = wire.Channel(sock)
+        self._chan = wire.Channel(sock, spin=wire.SPIN_READS)
         self._lock = _thread.allocate_lock()
         self._next = 0
 

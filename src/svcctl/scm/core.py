@@ -268,7 +268,7 @@ class Scm:
 
     def status(self, s: Session, h: int) -> list[int]:
         self._live()
-        return self._svc(s, h, ServiceAccess.QUERY_STATUS).status().to_wire()  # B78
+        return self._svc(s, h, ServiceAccess.QUERY_STATUS).status_wire()  # B78
 
     def config(self, s: Session, h: int) -> list[Any]:
         self._live()
@@ -308,7 +308,7 @@ class Scm:
                 continue
             if group is not None and rec.group.casefold() != group.casefold():
                 continue  # B105: "" selects services without a group
-            out.append([rec.name, rec.shown_name, rec.status().to_wire()])
+            out.append([rec.name, rec.shown_name, rec.status_wire()])
         return out
 
     def display_name(self, s: Session, scm: int, name: str | None) -> str:
@@ -338,7 +338,7 @@ class Scm:
         for d in graph.all_dependents(self.records, rec):
             active = d.state is not State.STOPPED
             if state & (StateFilter.ACTIVE if active else StateFilter.INACTIVE):
-                out.append([d.name, d.shown_name, d.status().to_wire()])
+                out.append([d.name, d.shown_name, d.status_wire()])
         return out
 
     def events_since(self, s: Session, scm: int, service: str | None, since: int, limit: int) -> list[Any]:
@@ -518,7 +518,7 @@ class Scm:
             if active:
                 raise ScmError(ERROR_DEPENDENT_SERVICES_RUNNING, ", ".join(d.name for d in active))  # B65
         await self.runtime.control(rec, code)
-        return rec.status().to_wire()  # B67: as last reported
+        return rec.status_wire()  # B67: as last reported
 
     async def watch(self, s: Session, h: int, seen: list[int] | None, timeout_ms: int) -> list[int]:
         """Long poll: the status once (state, checkpoint) differs from ``seen``, or at timeout."""
@@ -526,11 +526,11 @@ class Scm:
         rec = self._svc(s, h, ServiceAccess.QUERY_STATUS)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(max(timeout_ms, 0), 3_600_000) / 1000
-        while seen is not None and [int(rec.state), rec.status().checkpoint] == seen:
+        while seen is not None and [int(rec.state), rec.status_wire()[5]] == seen:
             remaining = deadline - loop.time()
             if remaining <= 0 or not await self.runtime.changed(rec, remaining):
                 break
-        return rec.status().to_wire()
+        return rec.status_wire()
 
     # --- shutdown ------------------------------------------------------------------------------
 

@@ -115,19 +115,23 @@ class ServiceRecord:
         """Services first, then ``+group`` entries (B31)."""
         return self.depend_on_service + tuple(GROUP_PREFIX + g for g in self.depend_on_group)
 
-    def status(self) -> Status:
+    def status_wire(self) -> list[int]:
+        """SERVICE_STATUS_PROCESS as sent on the wire (the hot path of every status query)."""
         pending = self.state.pending
-        return Status(
-            self.service_type,  # configured type, not the reported one (B81)
-            self.state,
-            self.accepted,
+        return [
+            int(self.service_type),  # configured type, not the reported one (B81)
+            int(self.state),
+            int(self.accepted),
             self.win32_exit,
             self.service_exit,
             self.checkpoint if pending else 0,  # B82
             self.wait_hint if pending else 0,
             self.pid,
             0,
-        )
+        ]
+
+    def status(self) -> Status:
+        return Status.from_wire(self.status_wire())
 
     def config(self) -> Config:
         return Config(
