@@ -179,7 +179,7 @@ class Sc:
         return ERROR_MORE_DATA if more else 0
 
     def qc(self, verb: str, args: list[str]) -> int:
-        name = _single(verb, args)
+        name = _single(verb, args, extra=1)  # sc qc NAME [bufsize]
         svc = _open(self.mgr, name, ServiceAccess.QUERY_CONFIG)
         cfg = _call("QueryServiceConfig", svc.config)
         delayed = _call("QueryServiceConfig2", svc.delayed_auto_start)
