@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from typing import TextIO
 
 _COLOURS = {State.RUNNING: "32", State.STOPPED: "90", State.PAUSED: "33"}
-FRIENDLY_VERBS = ("list", "status", "serve", "demo", "completion")
+FRIENDLY_VERBS = ("list", "status", "events", "serve", "demo", "completion")
 
 
 def _colour(out: TextIO) -> bool:
@@ -108,7 +108,7 @@ def cmd_status(mgr: Manager, args: list[str], out: TextIO) -> int:
     except ScmError as exc:
         out.write(f"svcctl: {name}: {exc.strerror} ({exc.winerror})\n")
         return exc.winerror
-    events = [e for e in mgr.events(service=name, limit=10000)][-5:]
+    events = mgr.events(service=name, since=-1, limit=5)
     up = uptime_seconds(st.pid) if st.pid else None
     if "--json" in args:
         out.write(json.dumps({

@@ -19,6 +19,7 @@ friendly:   list [--json]            services with state, start type, pid, uptim
             status NAME [--json]     a summary, including why it last stopped
             serve [--home DIR] ...   run the portable service control manager (daemon)
             demo                     walk a native Python service through the seed's states
+            events [NAME] [--since 10m] [--follow] [--json]   the SCM's event log
             completion bash|zsh      shell completion script
 
 --json works on every query verb. State lives in $SVCCTL_HOME (default ~/.local/state/svcctl).
@@ -51,9 +52,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     if "--help" in rest or "-h" in rest:
         from .usage import usage_for
 
-        out.write(usage_for(verb) if verb != "list" and verb != "status" else USAGE)
+        out.write(usage_for(verb) if verb not in ("list", "status", "events") else USAGE)
         return 0
-    if verb in ("list", "status", "completion"):
+    if verb in ("list", "status", "completion", "events"):
         from . import friendly
 
         if verb == "completion":
@@ -68,6 +69,10 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             out.write(f"svcctl: {exc}\n")
             return exc.winerror
         try:
+            if verb == "events":
+                from .events import cmd_events
+
+                return cmd_events(mgr, rest, out)
             return (friendly.cmd_list if verb == "list" else friendly.cmd_status)(mgr, rest, out)
         finally:
             mgr.disconnect()

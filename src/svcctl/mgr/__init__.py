@@ -168,10 +168,16 @@ class Manager:
         except ScmError as exc:
             return exc.winerror == 5  # it exists, we just may not look at it
 
-    def events(self, service: str | None = None, since: int = 0, limit: int = 1000) -> list[list[Any]]:
-        """Event log records after id ``since``: [id, time, event id, level, service, text, data]."""
+    def events(
+        self, service: str | None = None, since: int = 0, limit: int = 1000, wait: float = 0
+    ) -> list[list[Any]]:
+        """Event log records after id ``since`` (-1: the newest ``limit``):
+        [id, time, event id, level, service, text, data].
+
+        With ``wait`` (seconds) and nothing new yet, the call returns as soon as events arrive.
+        """
         rows: list[list[Any]] = self.backend.call(
-            "events_since", scm=self.handle, service=service, since=since, limit=limit
+            "events_since", scm=self.handle, service=service, since=since, limit=limit, wait_ms=int(wait * 1000)
         )
         return rows
 

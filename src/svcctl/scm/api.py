@@ -88,6 +88,7 @@ OPS: dict[str, dict[str, tuple[Check, Any]]] = {
         "service": (_str_opt, None),
         "since": (_int, 0),
         "limit": (_int, 1000),
+        "wait_ms": (_int, 0),
     },
     "change": {
         "h": (_int, _REQUIRED),
@@ -142,4 +143,4 @@ def dispatch(scm: Scm, session: Session, msg: dict[str, Any]) -> Any | Awaitable
     return method(session, **args)
 
 
-ASYNC_OPS = frozenset({"start", "control", "watch"})
+ASYNC_OPS = frozenset({"start", "control", "watch", "events_since"})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from functools import partial
 from typing import Any
 
 from ..errors import (
@@ -50,6 +51,7 @@ from . import graph, validate
 from .database import REG_BINARY, SERVICES, Database
 from .events import EventLog
 from .record import ServiceRecord, from_values, to_values
+from .recovery import Recovery
 from .runtime import Runtime
 from .security import Identity, grant, require, scm_rights, service_rights
 
@@ -103,6 +105,7 @@ class Scm:
         self.records: dict[str, ServiceRecord] = {}
         self.shutting_down = False
         runtime.on_stopped = self._on_stopped
+        runtime.recovery = Recovery(self._recovery_restart, runtime.run_command, runtime.reboot)
         for key, values in db.read_tree(SERVICES).items():
             parts = key.split("\\")
             if len(parts) != 2 or "Type" not in values:
@@ -264,6 +267,17 @@ class Scm:
     def _on_stopped(self, rec: ServiceRecord, crashed: bool) -> None:
         self._maybe_remove(rec)
 
+    async def _recovery_restart(self, rec: ServiceRecord) -> None:
+        """RESTART action: start it again unless it was deleted or disabled meanwhile (B118)."""
+        if self.shutting_down or self.records.get(rec.name.lower()) is not rec or rec.marked_for_delete:
+            return
+        if rec.start_type == validate.StartType.DISABLED or rec.state is not State.STOPPED or rec.starting:
+            return
+        try:
+            await self._start(rec, [], frozenset())
+        except ScmError:
+            pass  # the start path logged 7000 with the reason
+
     # --- queries -------------------------------------------------------------------------------
 
     def status(self, s: Session, h: int) -> list[int]:
@@ -341,9 +355,25 @@ class Scm:
                 out.append([d.name, d.shown_name, d.status_wire()])
         return out
 
-    def events_since(self, s: Session, scm: int, service: str | None, since: int, limit: int) -> list[Any]:
+    async def events_since(
+        self, s: Session, scm: int, service: str | None, since: int, limit: int, wait_ms: int
+    ) -> list[Any]:
+        """Event log records after id ``since`` (-1: the newest ``limit``); with ``wait_ms``, wait
+        that long for new ones."""
         self._scm(s, scm)
-        return [e.to_wire() for e in self.events.read(service, since, min(max(limit, 1), 10000))]
+        limit = min(max(limit, 1), 10000)
+        rows = self.events.read(service, since, limit)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + min(max(wait_ms, 0), 3_600_000) / 1000
+        while not rows and loop.time() < deadline:
+            arrived: asyncio.Future[None] = loop.create_future()
+            self.events.on_next_write(partial(_resolve, arrived))
+            try:
+                await asyncio.wait_for(arrived, deadline - loop.time())
+            except TimeoutError:
+                break
+            rows = self.events.read(service, since, limit)
+        return [e.to_wire() for e in rows]
 
     # --- configuration -------------------------------------------------------------------------
 
@@ -551,3 +581,8 @@ _CONFIG2_LEVELS = frozenset(
         ConfigLevel.PRESHUTDOWN_INFO,
     }
 )
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)

@@ -37,6 +37,7 @@ class Options:
     durable: bool = False
     serialize_starts: bool = False
     serialize_controls: bool = False
+    reboot_command: str | None = None
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -51,6 +52,8 @@ def parse_args(argv: list[str]) -> Options:
     p.add_argument("--socket-group", help="group allowed to connect (socket mode 0660)")
     p.add_argument("--ready-fd", type=int, metavar="FD", help="write 'ready\\n' to FD once serving")
     p.add_argument("--durable", action="store_true", help="fsync every commit (survive power loss too)")
+    p.add_argument("--reboot-command", metavar="CMD",
+                   help="what a REBOOT failure action runs (e.g. 'systemctl reboot'); unset: refused and logged")
     p.add_argument("--serialize-starts", action="store_true",
                    help="hold Windows' global start lock until each service runs (B51)")
     p.add_argument("--serialize-controls", action="store_true",
@@ -67,6 +70,7 @@ def parse_args(argv: list[str]) -> Options:
         durable=a.durable,
         serialize_starts=a.serialize_starts,
         serialize_controls=a.serialize_controls,
+        reboot_command=a.reboot_command,
     )
 
 
@@ -97,6 +101,7 @@ async def serve(opts: Options) -> int:
         handler_timeout_ms=opts.handler_timeout_ms,
         serialize_starts=opts.serialize_starts,
         serialize_controls=opts.serialize_controls,
+        reboot_command=opts.reboot_command,
     )
     wait_to_kill = opts.wait_to_kill_ms or _control_dword(db, "WaitToKillServiceTimeout", 20000)
     events = EventLog(db, loop.call_soon)

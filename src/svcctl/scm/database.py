@@ -144,14 +144,16 @@ class Database:
             raise
 
     def read_events(self, service: str | None, since_id: int, limit: int) -> list[tuple[Any, ...]]:
+        """Events after ``since_id`` in order; ``since_id`` < 0 means the newest ``limit`` ones."""
         sql = "SELECT id, time, event_id, level, service, message, data FROM events WHERE id > ?"
-        args: list[Any] = [since_id]
+        args: list[Any] = [max(since_id, 0)]
         if service is not None:
             sql += " AND service = ? COLLATE NOCASE"
             args.append(service)
-        sql += " ORDER BY id LIMIT ?"
+        sql += " ORDER BY id DESC LIMIT ?" if since_id < 0 else " ORDER BY id LIMIT ?"
         args.append(limit)
-        return list(self.conn.execute(sql, args))
+        rows = list(self.conn.execute(sql, args))
+        return rows[::-1] if since_id < 0 else rows
 
 
 def _like_prefix(key: str) -> str:

@@ -28,6 +28,10 @@ TEMPLATES: dict[int, tuple[str, str]] = {
         "The %1 service terminated unexpectedly.  It has done this %2 time(s).  "
         "The following corrective action will be taken in %3 milliseconds: %4.",
     ),
+    7032: (
+        "error",
+        "The Service Control Manager tried to take a corrective action (%1) after the unexpected termination of the %2 service, but this action failed with the following error: \n%3",
+    ),
     7034: ("error", "The %1 service terminated unexpectedly.  It has done this %2 time(s)."),
     7035: ("info", "The %1 service was successfully sent a %2 control."),
     7036: ("info", "The %1 service entered the %2 state."),
@@ -71,6 +75,7 @@ class EventLog:
         self._schedule = schedule
         self._keep = keep
         self._buffer: list[tuple[float, int, str, str | None, str, str | None]] = []
+        self._waiters: list[Callable[[], None]] = []
 
     def write(self, event_id: int, service: str | None, *args: object, data: dict[str, Any] | None = None) -> None:
         level = TEMPLATES[event_id][0]
@@ -83,6 +88,13 @@ class EventLog:
         if self._buffer:
             rows, self._buffer = self._buffer, []
             self._db.append_events(rows, self._keep)
+            waiters, self._waiters = self._waiters, []
+            for wake in waiters:
+                wake()
+
+    def on_next_write(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` once after the next batch of events is stored (``--follow``)."""
+        self._waiters.append(wake)
 
     def read(self, service: str | None = None, since_id: int = 0, limit: int = 1000) -> list[Event]:
         self.flush()

@@ -44,6 +44,9 @@ class Process(Protocol):
 
 
 class Spawner(Protocol):
+    def run(self, argv: list[str], env: dict[str, str], cwd: str) -> Process:
+        """Start a plain program (a recovery command): no control channel."""
+
     def spawn(self, argv: list[str], env: dict[str, str], cwd: str, channel: socket.socket) -> Process:
         """Start ``argv`` with ``channel`` as its control channel; raise ScmError(2/3/5/193).
 
@@ -117,14 +120,23 @@ class PosixProcess:
 class PosixSpawner:
     """Starts each image in a new session; stdio goes to /dev/null as a service has no console."""
 
+    def run(self, argv: list[str], env: dict[str, str], cwd: str) -> Process:
+        return self._start(argv, env, cwd, ())
+
     def spawn(self, argv: list[str], env: dict[str, str], cwd: str, channel: socket.socket) -> Process:
+        try:
+            return self._start(argv, env, cwd, (channel.fileno(),))
+        finally:
+            channel.close()  # the child has its copy
+
+    def _start(self, argv: list[str], env: dict[str, str], cwd: str, fds: tuple[int, ...]) -> Process:
         try:
             exe = resolve_image(argv[0])
             popen = subprocess.Popen(
                 [exe, *argv[1:]],
                 env=env,
                 cwd=cwd,
-                pass_fds=(channel.fileno(),),
+                pass_fds=fds,
                 start_new_session=True,
                 umask=0o022,  # not the daemon's private 077
                 stdin=subprocess.DEVNULL,
@@ -135,8 +147,6 @@ class PosixSpawner:
             raise
         except OSError as exc:
             raise ScmError(_os_error_code(exc), f"{argv[0]}: {exc.strerror}") from None
-        finally:
-            channel.close()  # the child has its copy
         return PosixProcess(popen, asyncio.get_running_loop())
 
 
@@ -191,7 +201,16 @@ class InProcessSpawner:
 
     Any other existing program stands in for a plain (non-service) executable: it never connects
     and lives until killed, which is exactly what the SCM sees of ``/bin/sleep 60`` (B47).
+    Plain programs it is asked to run (recovery commands) are recorded in ``commands``, not run.
     """
+
+    def __init__(self) -> None:
+        self.commands: list[list[str]] = []
+
+    def run(self, argv: list[str], env: dict[str, str], cwd: str) -> Process:
+        resolve_image(argv[0])
+        self.commands.append(list(argv))
+        return _Finished(asyncio.get_running_loop())
 
     def spawn(self, argv: list[str], env: dict[str, str], cwd: str, channel: socket.socket) -> Process:
         try:
@@ -237,3 +256,16 @@ def _wait_killed() -> None:
     killed = svc_channel.inprocess_killed()
     if killed is not None:
         killed.wait()
+
+
+class _Finished:
+    """A process that has already exited with status 0 (what the fake reports for commands)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        ThreadProcess._next_pid += 1
+        self.pid = ThreadProcess._next_pid
+        self.exited: asyncio.Future[int] = loop.create_future()
+        self.exited.set_result(0)
+
+    def kill_tree(self, sig: int = signal.SIGKILL) -> None:
+        pass

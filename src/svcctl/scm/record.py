@@ -68,6 +68,8 @@ class ServiceRecord:
         "stop_sent",
         "starting",
         "waiters",
+        "failure_count",
+        "last_failure",
     )
 
     def __init__(self, name: str) -> None:
@@ -100,6 +102,8 @@ class ServiceRecord:
         self.stop_sent = False
         self.starting = False
         self.waiters: list[Any] = []
+        self.failure_count = 0  # failures since the daemon started, reset after the reset period
+        self.last_failure = 0.0  # loop time of the last one
 
     @property
     def key(self) -> str:

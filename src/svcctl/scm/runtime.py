@@ -20,6 +20,8 @@ from typing import Any
 from ..errors import (
     ERROR_DIFFERENT_SERVICE_ACCOUNT,
     ERROR_INVALID_SERVICE_CONTROL,
+    ERROR_NO_RECOVERY_PROGRAM,
+    ERROR_NOT_SUPPORTED,
     ERROR_PROCESS_ABORTED,
     ERROR_SERVICE_CANNOT_ACCEPT_CTRL,
     ERROR_SERVICE_NOT_ACTIVE,
@@ -30,11 +32,12 @@ from ..errors import (
     message,
 )
 from ..svc.channel import ENV_CHANNEL
-from ..types import CONTROL_ACCEPT, Accept, Control, ServiceType, State
+from ..types import CONTROL_ACCEPT, Accept, ActionType, Control, ServiceType, State
 from .events import STATE_WORDS, EventLog
 from .host import Host
 from .oslayer import Spawner
 from .record import ServiceRecord
+from .recovery import ACTION_TEXT, Recovery, expand_failure_count
 
 #: Wait hint the SCM itself reports right after StartService (B48).
 START_WAIT_HINT_MS = 2000
@@ -53,6 +56,7 @@ class Settings:
     serialize_starts: bool = False  # Windows' global start lock (B51); off so boots run in parallel
     serialize_controls: bool = False  # Windows' SCM-wide handler serialization (B69); else per process
     service_cwd: str = "/"  # a service's working directory, like %SystemRoot%\System32 on Windows
+    reboot_command: str | None = None  # what a REBOOT failure action runs; None: refused, logged
     base_env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
@@ -91,8 +95,10 @@ class Runtime:
         self._control_locks: dict[int, asyncio.Lock] = {}
         self._global_control_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
-        #: Called with a record after it reached STOPPED (deferred deletion, recovery).
+        #: Called with a record after it reached STOPPED (deferred deletion).
         self.on_stopped: Callable[[ServiceRecord, bool], None] = lambda rec, crashed: None
+        #: Failure actions (B111-B118); the SCM core wires its restart into it.
+        self.recovery: Recovery | None = None
 
     # --- the one state-change function ---------------------------------------------------------
 
@@ -107,6 +113,7 @@ class Runtime:
         checkpoint: int = 0,
         wait_hint: int = 0,
         crashed: bool = False,
+        start_failed: bool = False,
     ) -> None:
         old = rec.state
         rec.state = state
@@ -132,12 +139,12 @@ class Runtime:
         if state is not old and not state.pending:
             self.events.write(7036, rec.name, rec.shown_name, STATE_WORDS[state], data={"state": int(state)})
         if state is State.STOPPED and old is not State.STOPPED:
-            if crashed:
-                self.events.write(7034, rec.name, rec.shown_name, 1, data={"win32": win32})
-            elif win32 == ERROR_SERVICE_SPECIFIC_ERROR:
+            if not crashed and win32 == ERROR_SERVICE_SPECIFIC_ERROR:  # B85
                 self.events.write(7024, rec.name, rec.shown_name, service, data={"win32": win32, "service": service})
-            elif win32:
+            elif not crashed and win32:
                 self.events.write(7023, rec.name, rec.shown_name, message(win32), data={"win32": win32})
+            if not start_failed:  # a start the SCM saw fail (1053, 2, ...) is not a service failure
+                self._failure(rec, crashed, win32)
         if rec.waiters:
             waiters, rec.waiters = rec.waiters, []
             for fut in waiters:
@@ -145,6 +152,45 @@ class Runtime:
                     fut.set_result(None)
         if state is State.STOPPED and old is not State.STOPPED:
             self.on_stopped(rec, crashed)
+
+    def _failure(self, rec: ServiceRecord, crashed: bool, win32: int) -> None:
+        """Count a failure, log 7031/7034 with its number and action, queue the action (B111-B120)."""
+        recovery = self.recovery
+        if recovery is None or not recovery.is_failure(rec, crashed, win32):
+            return
+        count = recovery.count(rec)
+        action = recovery.action_for(rec, count)
+        data = {"win32": win32, "failures": count, "crashed": crashed}
+        if action is None:
+            self.events.write(7034, rec.name, rec.shown_name, count, data=data)
+            return
+        self.events.write(
+            7031, rec.name, rec.shown_name, count, action.delay_ms, ACTION_TEXT[action.type],
+            data={**data, "action": int(action.type), "delay_ms": action.delay_ms},
+        )
+        recovery.schedule(rec, action, count)
+
+    async def run_command(self, rec: ServiceRecord, command: str, count: int) -> None:
+        """RUN_COMMAND (B119): the recovery program, ``%1%`` being the failure count."""
+        argv = split_command_line(expand_failure_count(command, count))
+        try:
+            if not argv:
+                raise ScmError(ERROR_NO_RECOVERY_PROGRAM)
+            proc = self.spawner.run(argv, dict(self.settings.base_env), self.settings.service_cwd)
+            await proc.exited
+        except ScmError as exc:
+            self.events.write(7032, rec.name, ACTION_TEXT[ActionType.RUN_COMMAND], rec.shown_name,
+                              message(exc.winerror), data={"win32": exc.winerror})
+
+    async def reboot(self, rec: ServiceRecord, count: int) -> None:
+        """REBOOT: the daemon's host action (``--reboot-command``), off unless configured."""
+        command = self.settings.reboot_command
+        if not command:
+            self.events.write(7032, rec.name, ACTION_TEXT[ActionType.REBOOT], rec.shown_name,
+                              message(ERROR_NOT_SUPPORTED) + " (svcctl serve --reboot-command is not set)",
+                              data={"win32": ERROR_NOT_SUPPORTED})
+            return
+        await self.run_command(rec, command, count)
 
     async def changed(self, rec: ServiceRecord, timeout: float | None) -> bool:
         """Wait until ``rec``'s status changes; False on timeout."""
@@ -190,7 +236,7 @@ class Runtime:
         except ScmError as exc:
             self.events.write(7000, rec.name, rec.shown_name, message(exc.winerror), data={"win32": exc.winerror})
             if rec.state is not State.STOPPED:
-                self.set_status(rec, State.STOPPED, win32=exc.winerror)
+                self.set_status(rec, State.STOPPED, win32=exc.winerror, start_failed=True)
             raise
         finally:
             rec.starting = False
