@@ -2,6 +2,9 @@
 
     python svchost.py --log FILE [--name NAME ...] [--behave KIND] [--code N]
 
+KIND: normal, fail-start, slow-start, slow-stop, exit-code, hang-handler, crash (50 ms after
+RUNNING, every run), crash-first (only on the image's first start), return-without-stopped, plain.
+
 Every ServiceMain start and every control is appended to FILE as a JSON line (with the time), so
 tests observe what the service itself saw. Runs as a real process (portable backend) or as an
 in-process image (memory backend) through ``main(argv)``.
@@ -46,8 +49,10 @@ def make_service(opts: argparse.Namespace, name: str) -> type[Service]:
             if opts.behave == "return-without-stopped":
                 self.status.running(self.accepts)  # B57: ServiceMain returns, no STOPPED report
                 raise _Detach
-            if opts.behave == "crash":
+            first = sum(1 for r in _records(opts.log) if r.get("event") == "start") == 1
+            if opts.behave == "crash" or (opts.behave == "crash-first" and first):
                 time.sleep(0.05)
+                log(event="crash", name=name)
                 crash()
             self.stopping.wait()
             return opts.code if opts.behave == "exit-code" else 0
@@ -74,6 +79,11 @@ def make_service(opts: argparse.Namespace, name: str) -> type[Service]:
 
     Svc.name = name  # type: ignore[misc]
     return Svc
+
+
+def _records(path: str) -> list[dict[str, Any]]:
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
 
 
 class _Detach(BaseException):
