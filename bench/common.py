@@ -240,17 +240,28 @@ def bytecode_situation() -> str:
 
 
 def source_revision() -> str:
-    """The svcctl commit measured, and whether src/ differs from it."""
+    """The svcctl commit measured, and whether src/ differs from it.
+
+    Taken from the checkout svcctl is imported from, which is this one unless PYTHONPATH points
+    elsewhere (e.g. at ``git worktree add /tmp/x HEAD``'s ``src`` to measure a clean commit while
+    this tree has uncommitted work; children inherit PYTHONPATH, so they import the same)."""
+    import svcctl
+
+    checkout = Path(svcctl.__file__).resolve().parents[2]
+    where = "" if checkout == ROOT else f" (checkout {checkout}, via PYTHONPATH)"
     try:
         head = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+            ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"], capture_output=True, text=True, check=True
+            ["git", "-C", str(checkout), "status", "--porcelain", "--", "src"],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return "unknown revision (not a git checkout)"
-    return f"commit {head}" + (" with uncommitted changes in src/" if dirty else ", src/ clean")
+        return f"unknown revision (not a git checkout){where}"
+    return f"commit {head}" + (" with uncommitted changes in src/" if dirty else ", src/ clean") + where
 
 
 def machine() -> dict[str, str]:

@@ -178,7 +178,7 @@ def micro() -> None:
         ("client: lock acquire+release", locked),
         ("daemon: Decoder.feed(request frame)", lambda: dec.feed(req_frame)),
         ("daemon: api.parse(request)", lambda: api.parse(req)),
-        ("daemon: ServiceRecord.status().to_wire()", lambda: rec.status().to_wire()),
+        ("daemon: ServiceRecord.status_wire()", rec.status_wire),
         ("daemon: wire.encode(reply)", lambda: wire.encode(reply)),
     ]
     n = 50_000
