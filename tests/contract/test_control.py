@@ -15,59 +15,10 @@ from svcctl.mgr.memory import MemoryScm
 from svcctl.scm.runtime import Settings
 from svcctl.types import Accept, Control, ServiceAccess, State
 from tests.conftest import HANDLER_TIMEOUT_MS, Daemon, HostLog, eventually
-from tests.contract import svc_extra
 
 VALID_CODES = [1, 2, 3, 4, 6, 7, 8, 9, 10, 128, 200, 255]
 # SHUTDOWN (5) and PRESHUTDOWN (0xF) are system-only; 0xB-0xE, 0x10+ are not ControlService codes.
 INVALID_CODES = [0, 5, 0xB, 0xC, 0xD, 0xE, 0xF, 0x10, 0x20, 0x40, 0x7F, 0x100, 0x1FF, 0xFFFFFFFF]
-
-
-@pytest.fixture
-def gates(tmp_path: Path) -> svc_extra.Gates:
-    return svc_extra.Gates(tmp_path / "gate")
-
-
-@pytest.fixture
-def extra(hostlog: HostLog, gates: svc_extra.Gates) -> Callable[..., str]:
-    """ImagePath of the svc_extra image: extra("--hold", "stop")."""
-
-    def binpath(*args: str) -> str:
-        return svc_extra.binpath(hostlog.path, gates.prefix, *args)
-
-    return binpath
-
-
-@pytest.fixture
-def cleanup(gates: svc_extra.Gates) -> Iterator[Callable[[Service], Service]]:
-    """Register services to stop (gates opened) and delete at the end of the test."""
-    services: list[Service] = []
-
-    def add(svc: Service) -> Service:
-        services.append(svc)
-        return svc
-
-    yield add
-    gates.open("main", "start", "pause", "continue", "stop")
-    for svc in services:
-        _retire(svc)
-
-
-def _retire(svc: Service) -> None:
-    try:
-        if svc.query().state is not State.STOPPED:
-            eventually(lambda: svc.query().state is not State.START_PENDING, 10, "start to settle")
-            try:
-                svc.stop()
-            except ScmError:
-                pass
-            eventually(lambda: svc.query().state is State.STOPPED, 15, "service to stop")
-        try:
-            svc.delete()
-        except ScmError as exc:
-            if exc.winerror != 1072:
-                raise
-    finally:
-        svc.close()
 
 
 def _err(fn: Callable[[], object]) -> int:

@@ -4,69 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
 from svcctl.errors import ScmError
-from svcctl.mgr import Service
 from svcctl.svc import Dispatcher, run
 from svcctl.svc import channel as svc_channel
 from svcctl.types import ServiceAccess, ServiceType, StartType, State
-from tests.conftest import PIPE_TIMEOUT_MS, Daemon, HostLog, eventually
-from tests.contract import svc_extra
+from tests.conftest import PIPE_TIMEOUT_MS, Daemon, eventually
 
 SHARE = ServiceType.WIN32_SHARE_PROCESS
-
-
-@pytest.fixture
-def gates(tmp_path: Path) -> svc_extra.Gates:
-    return svc_extra.Gates(tmp_path / "gate")
-
-
-@pytest.fixture
-def extra(hostlog: HostLog, gates: svc_extra.Gates) -> Callable[..., str]:
-    """ImagePath of the svc_extra image: extra("--hold", "start")."""
-
-    def binpath(*args: str) -> str:
-        return svc_extra.binpath(hostlog.path, gates.prefix, *args)
-
-    return binpath
-
-
-@pytest.fixture
-def cleanup(gates: svc_extra.Gates) -> Iterator[Callable[[Service], Service]]:
-    """Register services to stop (gates opened) and delete at the end of the test."""
-    services: list[Service] = []
-
-    def add(svc: Service) -> Service:
-        services.append(svc)
-        return svc
-
-    yield add
-    gates.open("main", "start", "pause", "continue", "stop")
-    for svc in services:
-        _retire(svc)
-
-
-def _retire(svc: Service) -> None:
-    try:
-        st = svc.query()
-        if st.state is not State.STOPPED:
-            eventually(lambda: svc.query().state is not State.START_PENDING, 10, "start to settle")
-            try:
-                svc.stop()
-            except ScmError:
-                pass
-            eventually(lambda: svc.query().state is State.STOPPED, 15, "service to stop")
-        try:
-            svc.delete()
-        except ScmError as exc:
-            if exc.winerror != 1072:
-                raise
-    finally:
-        svc.close()
 
 
 def _code(exc: pytest.ExceptionInfo[ScmError]) -> int:

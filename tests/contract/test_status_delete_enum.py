@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -20,58 +19,9 @@ from svcctl.types import (
     StateFilter,
     Status,
 )
-from tests.conftest import HostLog, eventually
-from tests.contract import svc_extra
+from tests.conftest import eventually
 
 OWN, SHARE = ServiceType.WIN32_OWN_PROCESS, ServiceType.WIN32_SHARE_PROCESS
-
-
-@pytest.fixture
-def gates(tmp_path: Path) -> svc_extra.Gates:
-    return svc_extra.Gates(tmp_path / "gate")
-
-
-@pytest.fixture
-def extra(hostlog: HostLog, gates: svc_extra.Gates) -> Callable[..., str]:
-    """ImagePath of the svc_extra image: extra("--behave", "crash")."""
-
-    def binpath(*args: str) -> str:
-        return svc_extra.binpath(hostlog.path, gates.prefix, *args)
-
-    return binpath
-
-
-@pytest.fixture
-def cleanup(gates: svc_extra.Gates) -> Iterator[Callable[[Service], Service]]:
-    """Register services to stop (gates opened) and delete at the end of the test."""
-    services: list[Service] = []
-
-    def add(svc: Service) -> Service:
-        services.append(svc)
-        return svc
-
-    yield add
-    gates.open("main", "start", "pause", "continue", "stop", "crash")
-    for svc in services:
-        _retire(svc)
-
-
-def _retire(svc: Service) -> None:
-    try:
-        if svc.query().state is not State.STOPPED:
-            eventually(lambda: svc.query().state is not State.START_PENDING, 10, "start to settle")
-            try:
-                svc.stop()
-            except ScmError:
-                pass
-            eventually(lambda: svc.query().state is State.STOPPED, 15, "service to stop")
-        try:
-            svc.delete()
-        except ScmError as exc:
-            if exc.winerror != 1072:
-                raise
-    finally:
-        svc.close()
 
 
 def _err(fn: Callable[[], object]) -> int:
