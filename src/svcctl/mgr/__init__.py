@@ -21,7 +21,6 @@ from ..types import (
     EnumEntry,
     ErrorControl,
     FailureActions,
-    ScmAccess,
     ServiceAccess,
     ServiceType,
     StartType,
@@ -66,8 +65,7 @@ class Manager:
         backend: str | Backend | None = None,
     ) -> Manager:
         """Open the SCM of ``system`` (None = this machine) with ``access`` rights."""
-        be = open_backend(backend or default_backend_name(), system) if not hasattr(backend, "call") else backend
-        assert be is not None and not isinstance(be, str)
+        be = backend if isinstance(backend, Backend) else open_backend(backend or default_backend_name(), system)
         try:
             h = be.call("open_scm", machine=system, database=database, access=int(access))
         except BaseException:
@@ -356,6 +354,3 @@ class Service:
             status = new
         return status
 
-
-# Re-exported for convenience: ``from svcctl.mgr import ScmAccess`` etc.
-_ = (ScmAccess,)

@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import (
     ERROR_ACCESS_DENIED,
     ERROR_CANNOT_DETECT_DRIVER_FAILURE,
+    ERROR_CIRCULAR_DEPENDENCY,
     ERROR_DATABASE_DOES_NOT_EXIST,
     ERROR_DEPENDENT_SERVICES_RUNNING,
     ERROR_INVALID_ADDRESS,
@@ -33,6 +34,7 @@ from ..errors import (
     ScmError,
 )
 from ..types import (
+    NO_CHANGE,
     SCM_GENERIC_MAPPING,
     SERVICE_GENERIC_MAPPING,
     SERVICES_ACTIVE_DATABASE,
@@ -43,6 +45,7 @@ from ..types import (
     ScmAccess,
     ServiceAccess,
     ServiceType,
+    StartType,
     State,
     StateFilter,
     is_user_control,
@@ -210,7 +213,7 @@ class Scm:
             validate.display_free(self.records.values(), display, None)  # B25, B26
         services, groups = validate.dependencies(deps or [])
         if graph.creates_cycle(self.records, name, group or "", services, groups):
-            raise ScmError(validate.ERROR_CIRCULAR_DEPENDENCY)  # B30
+            raise ScmError(ERROR_CIRCULAR_DEPENDENCY)  # B30
         rec = ServiceRecord(name)
         rec.service_type = type
         rec.start_type = validate.as_start(start)
@@ -271,7 +274,7 @@ class Scm:
         """RESTART action: start it again unless it was deleted or disabled meanwhile (B118)."""
         if self.shutting_down or self.records.get(rec.name.lower()) is not rec or rec.marked_for_delete:
             return
-        if rec.start_type == validate.StartType.DISABLED or rec.state is not State.STOPPED or rec.starting:
+        if rec.start_type == StartType.DISABLED or rec.state is not State.STOPPED or rec.starting:
             return
         try:
             await self._start(rec, [], frozenset())
@@ -396,13 +399,13 @@ class Scm:
         rec = self._svc(s, h, ServiceAccess.CHANGE_CONFIG)  # B34
         if rec.marked_for_delete:
             raise ScmError(ERROR_SERVICE_MARKED_FOR_DELETE)  # B96
-        new_type = rec.service_type if type == validate.NO_CHANGE else type
+        new_type = rec.service_type if type == NO_CHANGE else type
         validate.service_type(new_type)
-        if start != validate.NO_CHANGE:
+        if start != NO_CHANGE:
             validate.start_type(new_type, start)
-        elif type != validate.NO_CHANGE:
+        elif type != NO_CHANGE:
             validate.start_type(new_type, rec.start_type)
-        if error != validate.NO_CHANGE:
+        if error != NO_CHANGE:
             validate.error_control(error)
         validate.account(new_type, account if account is not None else rec.object_name)
         new_group = rec.group if group is None else group
@@ -418,12 +421,12 @@ class Scm:
         if (deps is not None or group is not None) and graph.creates_cycle(
             self.records, rec.name, new_group, services, groups
         ):
-            raise ScmError(validate.ERROR_CIRCULAR_DEPENDENCY)
+            raise ScmError(ERROR_CIRCULAR_DEPENDENCY)
         old_start = rec.start_type
         rec.service_type = new_type
-        if start != validate.NO_CHANGE:
+        if start != NO_CHANGE:
             rec.start_type = validate.as_start(start)
-        if error != validate.NO_CHANGE:
+        if error != NO_CHANGE:
             rec.error_control = validate.as_error(error)
         if binpath is not None:
             rec.image_path = binpath
@@ -492,7 +495,7 @@ class Scm:
     async def _start(self, rec: ServiceRecord, args: list[str], trail: frozenset[str]) -> None:
         if rec.marked_for_delete:
             raise ScmError(ERROR_SERVICE_MARKED_FOR_DELETE)  # B44
-        if rec.start_type == validate.StartType.DISABLED:
+        if rec.start_type == StartType.DISABLED:
             raise ScmError(ERROR_SERVICE_DISABLED)  # B43
         if rec.state is not State.STOPPED or rec.starting:
             raise ScmError(ERROR_SERVICE_ALREADY_RUNNING)  # B45

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import (
-    ERROR_CIRCULAR_DEPENDENCY,
     ERROR_DUPLICATE_SERVICE_NAME,
     ERROR_INVALID_NAME,
     ERROR_INVALID_PARAMETER,
@@ -16,7 +15,6 @@ from ..errors import (
 )
 from ..types import (
     MAX_NAME_LENGTH,
-    NO_CHANGE,
     ActionType,
     ErrorControl,
     FailureActions,
@@ -25,8 +23,6 @@ from ..types import (
 )
 from ..types import Action as ScAction
 from .record import LOCAL_SYSTEM, ServiceRecord, split_dependencies
-
-__all__ = ["ERROR_CIRCULAR_DEPENDENCY", "NO_CHANGE", "StartType"]
 
 _BASE_TYPES = {
     ServiceType.KERNEL_DRIVER,
