@@ -341,6 +341,13 @@ class Sc:
             code = _CONTROLS.get(word) or (int(word) if word.isdigit() and 128 <= int(word) <= 255 else 0)
             if not code:
                 raise Usage(verb)
+        elif verb == "stop" and "--with-dependents" in args:
+            names = [a for a in args if a != "--with-dependents"]
+            if len(names) != 1:
+                raise Usage(verb)
+            status = _call("ControlService", lambda: self.mgr.stop_with_dependents(names[0]))
+            self.emit(fmt.query_block(names[0], status))
+            return 0
         else:
             if len(args) != 1:
                 raise Usage(verb)

@@ -49,7 +49,9 @@ _VERB: dict[str, tuple[str, str]] = {
                 "service, or type of driver.",
                 "sc <server> queryex [service name] <type= ...> <state= ...> <bufsize= N> <ri= N> <group= G>"),
     "start": ("Starts a service running.", "sc <server> start [service name] <arg1> <arg2> ..."),
-    "stop": ("Sends a STOP control request to a service.", "sc <server> stop [service name]"),
+    "stop": ("Sends a STOP control request to a service.",
+             "sc <server> stop [service name] [--with-dependents]\n"
+             "            --with-dependents (svcctl): stop the running dependents first, in reverse start order"),
     "pause": ("Sends a PAUSE control request to a service.", "sc <server> pause [service name]"),
     "continue": ("Sends a CONTINUE control request to a service.", "sc <server> continue [service name]"),
     "interrogate": ("Sends an INTERROGATE control request to a service.",

@@ -166,6 +166,37 @@ class Manager:
         except ScmError as exc:
             return exc.winerror == 5  # it exists, we just may not look at it
 
+    def stop_with_dependents(self, name: str, timeout: float = 30.0) -> Status:
+        """Stop ``name`` after its active dependents, in EnumDependentServices order (a valid stop
+        order, B107), each waited for until STOPPED. (The SCM itself refuses with 1051, B65.)"""
+        deadline = time.monotonic() + timeout
+        rights = ServiceAccess.STOP | ServiceAccess.QUERY_STATUS
+        with self.open_service(name, rights | ServiceAccess.ENUMERATE_DEPENDENTS) as svc:
+            for entry in svc.dependents(StateFilter.ACTIVE):
+                with self.open_service(entry.name, rights) as dep:
+                    if dep.query().state not in (State.STOPPED, State.STOP_PENDING):
+                        dep.stop()
+                    dep.wait(State.STOPPED, max(deadline - time.monotonic(), 0))
+            if svc.query().state not in (State.STOPPED, State.STOP_PENDING):
+                svc.stop()
+            return svc.wait(State.STOPPED, max(deadline - time.monotonic(), 0))
+
+    def group_order(self) -> list[str]:
+        """``Control\\ServiceGroupOrder`` ``List``: the load-order groups, first started first."""
+        groups: list[str] = self.backend.call("group_order", scm=self.handle)
+        return groups
+
+    def set_group_order(self, groups: list[str]) -> None:
+        self.backend.call("set_group_order", scm=self.handle, groups=list(groups))
+
+    def tag_order(self, group: str) -> list[int]:
+        """``Control\\GroupOrderList\\<group>``: the tags of ``group`` in start order."""
+        tags: list[int] = self.backend.call("tag_order", scm=self.handle, group=group)
+        return tags
+
+    def set_tag_order(self, group: str, tags: list[int]) -> None:
+        self.backend.call("set_tag_order", scm=self.handle, group=group, tags=[int(t) for t in tags])
+
     def events(
         self, service: str | None = None, since: int = 0, limit: int = 1000, wait: float = 0
     ) -> list[list[Any]]:

@@ -54,6 +54,10 @@ class MemoryScm:
         who = identity or Identity(uid=os.getuid() if hasattr(os, "getuid") else 0, gid=0, pid=os.getpid(), admin=True)
         return MemoryBackend(self, Session(who))
 
+    def boot(self) -> None:
+        """Run system start-up now (the daemon does this when it starts)."""
+        self.run(self.scm.boot())
+
     def shutdown(self, timeout_ms: int = 5000) -> None:
         self.run(self.scm.shutdown(timeout_ms))
         self.loop.call_soon_threadsafe(self.loop.stop)

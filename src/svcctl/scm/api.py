@@ -45,6 +45,10 @@ def _seen(v: Any) -> bool:
     return v is None or (isinstance(v, list) and len(v) == 2 and all(type(x) is int for x in v))
 
 
+def _ints(v: Any) -> bool:
+    return isinstance(v, list) and all(type(x) is int for x in v)
+
+
 def _any(v: Any) -> bool:
     return True
 
@@ -106,6 +110,10 @@ OPS: dict[str, dict[str, tuple[Check, Any]]] = {
     "change2": {"h": (_int, _REQUIRED), "level": (_int, _REQUIRED), "value": (_any, None)},
     "start": {"h": (_int, _REQUIRED), "args": (_strs, [])},
     "control": {"h": (_int, _REQUIRED), "code": (_int, _REQUIRED)},
+    "group_order": {"scm": (_int, _REQUIRED)},
+    "set_group_order": {"scm": (_int, _REQUIRED), "groups": (_strs, _REQUIRED)},
+    "tag_order": {"scm": (_int, _REQUIRED), "group": (_str, _REQUIRED)},
+    "set_tag_order": {"scm": (_int, _REQUIRED), "group": (_str, _REQUIRED), "tags": (_ints, _REQUIRED)},
     "watch": {"h": (_int, _REQUIRED), "seen": (_seen, None), "timeout_ms": (_int, 0)},
 }
 

@@ -50,8 +50,8 @@ from ..types import (
     StateFilter,
     is_user_control,
 )
-from . import graph, validate
-from .database import REG_BINARY, SERVICES, Database
+from . import boot, graph, validate
+from .database import REG_BINARY, REG_MULTI_SZ, SERVICES, Database
 from .events import EventLog
 from .record import ServiceRecord, from_values, to_values
 from .recovery import Recovery
@@ -107,6 +107,7 @@ class Scm:
         self.runtime = runtime
         self.records: dict[str, ServiceRecord] = {}
         self.shutting_down = False
+        self._boot_tasks: set[asyncio.Task[None]] = set()
         runtime.on_stopped = self._on_stopped
         runtime.recovery = Recovery(self._recovery_restart, runtime.run_command, runtime.reboot)
         for key, values in db.read_tree(SERVICES).items():
@@ -565,10 +566,49 @@ class Scm:
                 break
         return rec.status_wire()
 
+    # --- boot and the Control values it reads ----------------------------------------------
+
+    async def boot(self) -> None:
+        """System start-up (B123-B127): the boot set in load order, then the delayed services."""
+
+        async def start_and_settle(rec: ServiceRecord) -> None:
+            await self._start(rec, [], frozenset())
+            while rec.state is State.START_PENDING:  # a hung one is ended by the watchdog (B52)
+                await self.runtime.changed(rec, None)
+
+        await boot.run_boot(self.db, self.records, start_and_settle, lambda rec, exc: None)
+        delay = self.runtime.settings.delayed_start_ms / 1000
+        self._boot_tasks.add(asyncio.ensure_future(boot.run_delayed(self.records, start_and_settle, delay)))
+
+    def group_order(self, s: Session, scm: int) -> list[str]:
+        self._live()
+        self._scm(s, scm)
+        return boot.group_order(self.db)
+
+    def set_group_order(self, s: Session, scm: int, groups: list[str]) -> None:
+        """Write ``Control\\ServiceGroupOrder`` ``List`` (needs SC_MANAGER_MODIFY_BOOT_CONFIG)."""
+        self._live()
+        require(self._scm(s, scm).access, ScmAccess.MODIFY_BOOT_CONFIG)
+        self.db.write({boot.GROUP_ORDER_KEY: {"List": (REG_MULTI_SZ, tuple(groups))}})
+
+    def tag_order(self, s: Session, scm: int, group: str) -> list[int]:
+        self._live()
+        self._scm(s, scm)
+        return boot.tag_order(self.db, group)
+
+    def set_tag_order(self, s: Session, scm: int, group: str, tags: list[int]) -> None:
+        """Write ``Control\\GroupOrderList\\<group>``: DWORD count, then the tags (B124)."""
+        self._live()
+        require(self._scm(s, scm).access, ScmAccess.MODIFY_BOOT_CONFIG)
+        blob = b"".join(validate.dword(t).to_bytes(4, "little") for t in [len(tags), *tags])
+        self.db.write({boot.TAG_ORDER_KEY: {group: (REG_BINARY, blob)}})
+
     # --- shutdown ------------------------------------------------------------------------------
 
     async def shutdown(self, timeout_ms: int) -> None:
         self.shutting_down = True
+        for task in self._boot_tasks:
+            task.cancel()
         await self.runtime.stop_all(list(self.records.values()), timeout_ms)
         for rec in list(self.records.values()):
             self._maybe_remove(rec)

@@ -38,6 +38,9 @@ class Options:
     serialize_starts: bool = False
     serialize_controls: bool = False
     reboot_command: str | None = None
+    hung_start_ms: int = 80000
+    delayed_start_ms: int | None = None
+    no_boot: bool = False
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -54,6 +57,12 @@ def parse_args(argv: list[str]) -> Options:
     p.add_argument("--durable", action="store_true", help="fsync every commit (survive power loss too)")
     p.add_argument("--reboot-command", metavar="CMD",
                    help="what a REBOOT failure action runs (e.g. 'systemctl reboot'); unset: refused and logged")
+    p.add_argument("--hung-start", type=int, default=80000, metavar="MS",
+                   help="a START_PENDING service silent for this long plus its wait hint is hung (B52)")
+    p.add_argument("--delayed-start", type=int, metavar="MS",
+                   help="delay of delayed auto-start services after boot (default 120000, or "
+                   "Control\\AutoStartDelay)")
+    p.add_argument("--no-boot", action="store_true", help="start no services when the daemon starts")
     p.add_argument("--serialize-starts", action="store_true",
                    help="hold Windows' global start lock until each service runs (B51)")
     p.add_argument("--serialize-controls", action="store_true",
@@ -71,6 +80,9 @@ def parse_args(argv: list[str]) -> Options:
         serialize_starts=a.serialize_starts,
         serialize_controls=a.serialize_controls,
         reboot_command=a.reboot_command,
+        hung_start_ms=a.hung_start,
+        delayed_start_ms=a.delayed_start,
+        no_boot=a.no_boot,
     )
 
 
@@ -102,6 +114,8 @@ async def serve(opts: Options) -> int:
         serialize_starts=opts.serialize_starts,
         serialize_controls=opts.serialize_controls,
         reboot_command=opts.reboot_command,
+        hung_start_ms=opts.hung_start_ms,
+        delayed_start_ms=opts.delayed_start_ms or _control_dword(db, "AutoStartDelay", 120000),
     )
     wait_to_kill = opts.wait_to_kill_ms or _control_dword(db, "WaitToKillServiceTimeout", 20000)
     events = EventLog(db, loop.call_soon)
@@ -125,12 +139,14 @@ async def serve(opts: Options) -> int:
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    boot = asyncio.ensure_future(scm.boot() if not opts.no_boot else asyncio.sleep(0))  # served meanwhile
     if opts.ready_fd is not None:
         os.write(opts.ready_fd, b"ready\n")
         os.close(opts.ready_fd)
     await stop.wait()
 
     server.close()
+    boot.cancel()
     await scm.shutdown(wait_to_kill)
     try:
         path.unlink()

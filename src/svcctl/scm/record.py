@@ -70,6 +70,7 @@ class ServiceRecord:
         "waiters",
         "failure_count",
         "last_failure",
+        "watchdog",
     )
 
     def __init__(self, name: str) -> None:
@@ -104,6 +105,7 @@ class ServiceRecord:
         self.waiters: list[Any] = []
         self.failure_count = 0  # failures since the daemon started, reset after the reset period
         self.last_failure = 0.0  # loop time of the last one
+        self.watchdog: Any = None  # timer that declares a silent START_PENDING hung (B52)
 
     @property
     def key(self) -> str:

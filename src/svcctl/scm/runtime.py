@@ -28,6 +28,7 @@ from ..errors import (
     ERROR_SERVICE_NOT_IN_EXE,
     ERROR_SERVICE_REQUEST_TIMEOUT,
     ERROR_SERVICE_SPECIFIC_ERROR,
+    ERROR_SERVICE_START_HANG,
     ScmError,
     message,
 )
@@ -57,6 +58,8 @@ class Settings:
     serialize_controls: bool = False  # Windows' SCM-wide handler serialization (B69); else per process
     service_cwd: str = "/"  # a service's working directory, like %SystemRoot%\System32 on Windows
     reboot_command: str | None = None  # what a REBOOT failure action runs; None: refused, logged
+    hung_start_ms: int = 80000  # B52: START_PENDING without progress for this long plus the wait hint
+    delayed_start_ms: int = 120000  # B127: delayed auto-start services start this long after boot
     base_env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
@@ -136,6 +139,7 @@ class Runtime:
             rec.win32_exit = win32
             rec.service_exit = service if win32 == ERROR_SERVICE_SPECIFIC_ERROR else 0
             rec.pid = rec.host.pid if rec.host else 0
+        self._watch_start(rec)
         if state is not old and not state.pending:
             self.events.write(7036, rec.name, rec.shown_name, STATE_WORDS[state], data={"state": int(state)})
         if state is State.STOPPED and old is not State.STOPPED:
@@ -152,6 +156,27 @@ class Runtime:
                     fut.set_result(None)
         if state is State.STOPPED and old is not State.STOPPED:
             self.on_stopped(rec, crashed)
+
+    def _watch_start(self, rec: ServiceRecord) -> None:
+        """B52: every START_PENDING report re-arms the hang timer (hung_start_ms + wait hint)."""
+        if rec.watchdog is not None:
+            rec.watchdog.cancel()
+            rec.watchdog = None
+        if rec.state is State.START_PENDING:
+            delay = (self.settings.hung_start_ms + rec.wait_hint) / 1000
+            rec.watchdog = asyncio.get_running_loop().call_later(delay, self._hung, rec)
+
+    def _hung(self, rec: ServiceRecord) -> None:
+        """A start that stopped making progress: log 7022, end it with 1070 (its process too,
+        unless other services share that process)."""
+        rec.watchdog = None
+        if rec.state is not State.START_PENDING:
+            return
+        host = rec.host
+        self.events.write(7022, rec.name, rec.shown_name, data={"wait_hint": rec.wait_hint})
+        self.set_status(rec, State.STOPPED, win32=ERROR_SERVICE_START_HANG, start_failed=True)
+        if host is not None and not host.records and host.process is not None:
+            host.process.kill_tree(signal.SIGKILL)
 
     def _failure(self, rec: ServiceRecord, crashed: bool, win32: int) -> None:
         """Count a failure, log 7031/7034 with its number and action, queue the action (B111-B120)."""
@@ -395,17 +420,23 @@ class Runtime:
     # --- shutdown ------------------------------------------------------------------------------
 
     async def stop_all(self, records: list[ServiceRecord], timeout_ms: int) -> None:
-        """Send SHUTDOWN to services that accept it, wait, then end every process tree."""
+        """System shutdown (B132-B137). Phase 1: PRESHUTDOWN to services that accept it, each
+        waited for up to its preshutdown timeout. Phase 2: SHUTDOWN, in database order, to the
+        others that accept it, all waited for until WaitToKillServiceTimeout (``timeout_ms``).
+        Then every process tree still there is ended, and reaped."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_ms / 1000
         live = [r for r in records if r.state is not State.STOPPED and r.host is not None]
-        for rec in live:
-            if rec.accepted & Accept.SHUTDOWN and not rec.stop_sent:
+        pre = [r for r in live if r.accepted & Accept.PRESHUTDOWN and not r.stop_sent]
+        await asyncio.gather(*(self._shutdown_one(r, Control.PRESHUTDOWN, r.preshutdown_timeout) for r in pre))
+        deadline = loop.time() + timeout_ms / 1000
+        rest = [r for r in live if r not in pre and r.state is not State.STOPPED]
+        for rec in rest:  # B133: in database order, dependencies not considered
+            if rec.accepted & Accept.SHUTDOWN and not rec.stop_sent and rec.state is not State.START_PENDING:
                 try:
                     await self.control(rec, Control.SHUTDOWN)
                 except ScmError:
-                    pass
-        for rec in live:
+                    pass  # B135: an error only delays shutdown
+        for rec in rest:
             while rec.state is not State.STOPPED and loop.time() < deadline:
                 await self.changed(rec, max(0.0, deadline - loop.time()))
         hosts = list(self.hosts)
@@ -415,4 +446,14 @@ class Runtime:
         for host in hosts:
             if host.process is not None:
                 await host.process.exited
+
+    async def _shutdown_one(self, rec: ServiceRecord, code: int, timeout_ms: int) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_ms / 1000
+        try:
+            await self.control(rec, code)
+        except ScmError:
+            return
+        while rec.state is not State.STOPPED and loop.time() < deadline:
+            await self.changed(rec, max(0.0, deadline - loop.time()))
 
