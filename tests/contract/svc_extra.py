@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
             if code == Control.INTERROGATE:
                 st.reannounce()
                 return 0
-            if code == Control.STOP:
+            if code in (Control.STOP, Control.SHUTDOWN, Control.PRESHUTDOWN):  # B135: shutdown = stop
                 stop_requested.set()
                 with lock:
                     if opts.behave == "ignore-stop":

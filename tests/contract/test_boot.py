@@ -1,0 +1,223 @@
+"""Boot order (B123-B127), hung starts (B52), stop with dependents (B107) and shutdown (B132-B136).
+
+Orders are read from the services' own start/stop timestamps, never from the daemon's claims.
+On the portable backend "boot" is a real daemon restart on the same home.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from svcctl.errors import ScmError
+from svcctl.mgr import Manager
+from svcctl.mgr.memory import MemoryScm
+from svcctl.scm.runtime import Settings
+from svcctl.types import Accept, ServiceType, StartType, State
+from tests.conftest import Daemon, HostLog, eventually
+from tests.contract import svc_extra
+
+AUTO, DEMAND = StartType.AUTO_START, StartType.DEMAND_START
+
+
+class Machine:
+    """An SCM that can be rebooted: a MemoryScm's boot(), or a daemon restarted on its home."""
+
+    def __init__(self, backend: str, home: Path, *flags: str) -> None:
+        self.backend, self.home, self.flags = backend, home, flags
+        self.memory: MemoryScm | None = None
+        self.daemon: Daemon | None = None
+        if backend == "memory":
+            self.memory = MemoryScm(Settings(pipe_timeout_ms=3000, hung_start_ms=800, delayed_start_ms=400))
+        else:
+            self.daemon = Daemon(home, "--no-boot", *flags)
+        self.mgr = self._connect()
+
+    def _connect(self) -> Manager:
+        if self.memory is not None:
+            return Manager.connect(backend=self.memory.connect())
+        assert self.daemon is not None
+        return self.daemon.connect()
+
+    def reboot(self) -> None:
+        if self.memory is not None:
+            self.memory.boot()
+            return
+        assert self.daemon is not None
+        self.mgr.disconnect()
+        assert self.daemon.stop() == 0
+        self.daemon = Daemon(self.home, *self.flags)
+        self.mgr = self._connect()
+
+    def close(self) -> None:
+        self.mgr.disconnect()
+        if self.memory is not None:
+            self.memory.shutdown()
+        elif self.daemon is not None:
+            assert self.daemon.stop() == 0
+
+
+@pytest.fixture
+def machine(backend_name: str, tmp_path: Path) -> Iterator[Machine]:
+    m = Machine(backend_name, tmp_path / "home", "--pipe-timeout", "3000", "--hung-start", "800",
+                "--delayed-start", "400", "--wait-to-kill", "3000")
+    yield m
+    m.close()
+
+
+def first(hostlog: HostLog, event: str) -> dict[str, float]:
+    """name -> time of the first ``event`` each service logged itself."""
+    out: dict[str, float] = {}
+    for r in hostlog.records():
+        if r["event"] == event:
+            out.setdefault(r["name"], r["t"])
+    return out
+
+
+def make(mgr: Manager, svchost, name: str, start: StartType = AUTO, group: str | None = None,
+         deps: list[str] | None = None, behave: str = "normal", tag: bool = False) -> None:
+    # each service is its own image entry (--name) so its log lines name it
+    mgr.create_service(name, svchost("--name", name, "--behave", behave), start_type=start, group=group,
+                       dependencies=deps, tag=tag).close()
+
+
+def test_b123_b124_b125_load_order(machine, svchost, hostlog):
+    """Listed groups in List order (tags first, in GroupOrderList order), then unlisted groups,
+    then no group; a demand-start dependency of an auto-start service is started too."""
+    mgr = machine.mgr
+    mgr.set_group_order(["Early", "Late"])
+    make(mgr, svchost, "late1", group="Late")
+    make(mgr, svchost, "early_b", group="Early", tag=True)  # tag 1
+    make(mgr, svchost, "early_a", group="Early", tag=True)  # tag 2
+    make(mgr, svchost, "other1", group="Unlisted")
+    make(mgr, svchost, "plain1")
+    make(mgr, svchost, "needed", start=DEMAND)  # not auto, but an auto service depends on it
+    make(mgr, svchost, "needy", group="Late", deps=["needed"])
+    make(mgr, svchost, "idle", start=DEMAND)  # nobody needs it: stays stopped
+    assert mgr.group_order() == ["Early", "Late"]
+    mgr.set_tag_order("Early", [2, 1])
+    assert mgr.tag_order("Early") == [2, 1]
+    machine.reboot()
+    names = ["late1", "early_b", "early_a", "other1", "plain1", "needed", "needy"]
+    eventually(lambda: set(names) <= set(first(hostlog, "start")), 20, "every boot service")
+    t = first(hostlog, "start")
+    assert "idle" not in t
+    assert t["early_a"] <= t["early_b"]  # tag 2 is listed first in the tag vector
+    assert max(t["early_a"], t["early_b"]) < min(t["late1"], t["needy"])  # group order
+    assert max(t["late1"], t["needy"]) < t["other1"] < t["plain1"]  # unlisted, then no group
+    assert t["needed"] < t["needy"]  # dependencies first (B50)
+    with machine.mgr.open_service("needed") as dep:  # the manager of the rebooted SCM
+        assert dep.query().state is State.RUNNING
+
+
+def test_boot_starts_a_stage_concurrently(machine, svchost, hostlog):
+    """Independent services start together: three slow starters overlap instead of queueing."""
+    for n in ("slow1", "slow2", "slow3"):
+        make(machine.mgr, svchost, n, behave="slow-start")  # ~0.6 s in START_PENDING each
+    machine.reboot()
+    eventually(lambda: len(first(hostlog, "start")) == 3, 20, "three starts")
+    t = sorted(first(hostlog, "start").values())
+    assert t[-1] - t[0] < 0.5
+
+
+def test_b127_delayed_auto_start_after_the_others(machine, svchost, hostlog):
+    mgr = machine.mgr
+    make(mgr, svchost, "prompt")
+    make(mgr, svchost, "later")
+    with mgr.open_service("later") as svc:
+        svc.set_delayed_auto_start(True)
+    machine.reboot()
+    eventually(lambda: {"prompt", "later"} <= set(first(hostlog, "start")), 20, "both")
+    t = first(hostlog, "start")
+    assert t["later"] - t["prompt"] >= 0.3  # the delay (400 ms here) after the boot set
+
+
+def test_b58_delayed_service_started_by_hand_starts_at_once(machine, svchost, hostlog):
+    mgr = machine.mgr
+    make(mgr, svchost, "later")
+    with mgr.open_service("later") as svc:
+        svc.set_delayed_auto_start(True)
+        svc.start()
+        assert svc.wait(State.RUNNING, 10).state is State.RUNNING
+
+
+def test_b52_hung_start_is_ended_with_1070(machine, tmp_path, hostlog):
+    """A START_PENDING service that stops reporting progress is logged (7022) and stopped."""
+    gate = svc_extra.Gates(tmp_path / "gate")
+    mgr = machine.mgr
+    svc = mgr.create_service("hangs", svc_extra.binpath(hostlog.path, gate.prefix, "--hold", "start"))
+    svc.start()
+    st = eventually(lambda: (s := svc.query()).state is State.STOPPED and s, 15, "the hang to be noticed")
+    assert st.win32_exit_code == 1070
+    assert [r for r in mgr.events(service="hangs", since=-1, limit=100) if r[2] == 7022]
+    gate.open("start")
+
+
+def test_b107_stop_with_dependents_in_reverse_start_order(machine, svchost, hostlog):
+    mgr = machine.mgr
+    make(mgr, svchost, "base", start=DEMAND)
+    make(mgr, svchost, "mid", start=DEMAND, deps=["base"])
+    make(mgr, svchost, "top", start=DEMAND, deps=["mid"])
+    with mgr.open_service("top") as top:
+        top.start()  # starts base and mid first (B50)
+        top.wait(State.RUNNING, 10)
+    with mgr.open_service("base") as base:
+        with pytest.raises(ScmError) as e:
+            base.stop()
+        assert e.value.winerror == 1051  # B65
+        assert [d.name for d in base.dependents()] == ["top", "mid"]
+    st = mgr.stop_with_dependents("base", timeout=20)
+    assert st.state is State.STOPPED
+    t = first(hostlog, "stop")
+    assert t["top"] < t["mid"] < t["base"]
+
+
+@pytest.mark.parametrize("backend_name", ["portable"])
+def test_b132_b136_shutdown_phases(backend_name, tmp_path, hostlog):
+    """SIGTERM: PRESHUTDOWN to those accepting it, SHUTDOWN to the others, 1115 for new calls,
+    a service that never stops is killed after WaitToKillServiceTimeout, nothing is left."""
+    gate = svc_extra.Gates(tmp_path / "gate")
+    accepts_pre = int(Accept.STOP | Accept.PRESHUTDOWN)
+    accepts_shut = int(Accept.STOP | Accept.SHUTDOWN)
+    d = Daemon(tmp_path / "h", "--wait-to-kill", "1500", "--pipe-timeout", "3000")
+    mgr = d.connect()
+    specs = {
+        "pre": svc_extra.binpath(hostlog.path, gate.prefix, "--name", "pre", "--accepts", str(accepts_pre)),
+        "shut": svc_extra.binpath(hostlog.path, gate.prefix, "--name", "shut", "--accepts", str(accepts_shut)),
+        "stuck": svc_extra.binpath(hostlog.path, gate.prefix, "--name", "stuck", "--accepts", str(accepts_shut),
+                                   "--behave", "ignore-stop", "--hold", "stop"),
+    }
+    pids = {}
+    for n, binpath in specs.items():
+        with mgr.create_service(n, binpath, service_type=ServiceType.WIN32_OWN_PROCESS) as svc:
+            svc.set_preshutdown_timeout(1000)
+            svc.start()
+            pids[n] = svc.wait(State.RUNNING, 10).pid
+    late = d.connect()
+    d.proc.send_signal(signal.SIGTERM)
+    controls = lambda: {r["name"]: r["code"] for r in hostlog.records() if r["event"] == "control"}  # noqa: E731
+    eventually(lambda: len(controls()) == 3, 10, "the shutdown controls")
+    assert controls() == {"pre": 15, "shut": 5, "stuck": 5}
+    with pytest.raises(ScmError) as e:
+        late.list_services()
+    assert e.value.winerror == 1115  # B136
+    started = time.monotonic()
+    assert d.proc.wait(15) == 0
+    assert time.monotonic() - started < 5
+    for pid in pids.values():
+        assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
