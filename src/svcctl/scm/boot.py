@@ -2,9 +2,10 @@
 
 Every AUTO_START service (not delayed) and everything it depends on is started. The load order
 (B124, B125): the groups of ``Control\\ServiceGroupOrder`` value ``List`` in that order, inside a
-group the tags listed in ``Control\\GroupOrderList\\<group>`` first, in that order; then services
-whose group is not listed; then services without a group. Each of these stages starts its
-services concurrently, in load order, and the next stage begins once they are all up or failed;
+group the services whose tags ``Control\\GroupOrderList\\<group>`` lists first, one after another
+in that order, then the group's other members; then services whose group is not listed; then
+services without a group. Each of these stages starts its services concurrently and the next
+stage begins once they are all up or failed;
 dependencies start first whatever their stage (B50), so boot time follows the dependency graph's
 critical path. Delayed auto-start services follow one at a time after ``delayed_start_ms``
 (B127).
@@ -74,12 +75,12 @@ def stages(db: Database, services: Iterable[ServiceRecord]) -> list[list[Service
             listed[index[rec.group.casefold()]].append(rec)
         else:
             unlisted.append(rec)
-    out = []
+    out: list[list[ServiceRecord]] = []
     for group, members in zip(order, listed, strict=True):
-        tags = tag_order(db, group)
-        rank = {t: i for i, t in enumerate(tags)}
-        members.sort(key=lambda r: (rank.get(r.tag, len(tags)), r.name.casefold()))
-        out.append(members)
+        rank = {t: i for i, t in enumerate(tag_order(db, group))}
+        tagged = sorted((r for r in members if r.tag and r.tag in rank), key=lambda r: rank[r.tag])
+        out.extend([r] for r in tagged)  # tag order is strict: one after another
+        out.append(sorted((r for r in members if r not in tagged), key=lambda r: r.name.casefold()))
     out.append(sorted(unlisted, key=lambda r: (r.group.casefold(), r.name.casefold())))
     out.append(sorted(ungrouped, key=lambda r: r.name.casefold()))
     return [stage for stage in out if stage]
