@@ -18,7 +18,7 @@ from svcctl.errors import ScmError
 from svcctl.mgr import Manager
 from svcctl.mgr.memory import MemoryScm
 from svcctl.scm.runtime import Settings
-from svcctl.types import Accept, ServiceType, StartType, State
+from svcctl.types import Accept, ErrorControl, ServiceType, StartType, State
 from tests.conftest import Daemon, HostLog, eventually
 from tests.contract import svc_extra
 
@@ -221,3 +221,50 @@ def _alive(pid: int) -> bool:
     return True
 
 
+
+
+def _tree(machine: Machine, request, key: str) -> dict:
+    if machine.memory is not None:
+        return machine.memory.scm.db.read_key(key)
+    import sqlite3
+
+    with sqlite3.connect(f"file:{machine.home / 'services.db'}?mode=ro", uri=True) as db:
+        return {n: (t, d) for n, t, d in db.execute("SELECT name, type, data FROM reg WHERE key = ?", (key,))}
+
+
+def test_b128_severe_failure_reverts_to_last_known_good(machine, svchost, hostlog, request):
+    """A SEVERE service that fails at boot sends the SCM back to the configuration that last
+    booted cleanly, and it boots again; the failed configuration is kept, not lost."""
+    good = svchost("--name", "vital")
+    machine.mgr.create_service("vital", good, start_type=AUTO, error_control=ErrorControl.SEVERE).close()
+    machine.reboot()  # boots cleanly: this configuration becomes last-known-good
+    eventually(lambda: "vital" in first(hostlog, "start"), 15, "the first boot")
+    with machine.mgr.open_service("vital") as svc:
+        svc.stop()
+        svc.wait(State.STOPPED, 10)
+        svc.update_config(binpath="/bin/false")  # the bad change
+    machine.reboot()
+    with machine.mgr.open_service("vital") as svc:
+        st = eventually(lambda: (s := svc.query()).state is State.RUNNING and s, 20, "the second boot")
+        assert svc.config().binary_path == good and st.pid
+    assert [r for r in machine.mgr.events(since=-1, limit=1000) if r[2] == 7900]
+    assert _tree(machine, request, "Failed\\Services\\vital")["ImagePath"][1] == "/bin/false"
+    assert len([r for r in hostlog.records() if r["event"] == "start"]) == 2
+
+
+@pytest.mark.parametrize("backend_name", ["portable"])
+def test_serve_last_known_good_flag(backend_name, tmp_path, svchost):
+    d = Daemon(tmp_path / "h", "--pipe-timeout", "3000")
+    with d.connect() as m:
+        m.create_service("cfg", "/bin/true", display_name="first").close()
+    assert d.stop() == 0
+    d = Daemon(tmp_path / "h", "--pipe-timeout", "3000")  # this boot saves last-known-good
+    with d.connect() as m, m.open_service("cfg") as svc:
+        svc.update_config(display_name="second")
+    assert d.stop() == 0
+    d = Daemon(tmp_path / "h", "--pipe-timeout", "3000", "--last-known-good")
+    try:
+        with d.connect() as m:
+            assert m.display_name("cfg") == "first"
+    finally:
+        assert d.stop() == 0

@@ -19,10 +19,13 @@ from collections.abc import Awaitable, Callable, Iterable
 from ..errors import ScmError
 from ..types import ErrorControl, StartType, State
 from . import graph
-from .database import CONTROL, REG_BINARY, REG_MULTI_SZ, Database
+from .database import CONTROL, REG_BINARY, REG_MULTI_SZ, SERVICES, Database
 from .record import ServiceRecord
 
 GROUP_ORDER_KEY = CONTROL + "\\ServiceGroupOrder"
+#: B128/B129: the configuration that last booted cleanly, and the one a revert replaced.
+LAST_KNOWN_GOOD = "LastKnownGood\\" + SERVICES
+FAILED = "Failed\\" + SERVICES
 TAG_ORDER_KEY = CONTROL + "\\GroupOrderList"
 
 Start = Callable[[ServiceRecord], Awaitable[None]]
@@ -121,6 +124,21 @@ async def _attempt(rec: ServiceRecord, start: Start) -> ScmError | None:
     return None
 
 
-def logs_failure(error_control: ErrorControl) -> bool:
-    """B128: IGNORE continues silently; NORMAL, SEVERE and CRITICAL log the failure."""
-    return error_control != ErrorControl.IGNORE
+def save_last_known_good(db: Database) -> None:
+    """The boot was clean: remember this configuration (B129)."""
+    db.copy_tree(SERVICES, LAST_KNOWN_GOOD)
+
+
+def use_last_known_good(db: Database) -> bool:
+    """Put the last-known-good configuration in place, keeping the current one under FAILED;
+    False when there is none."""
+    if not db.has_tree(LAST_KNOWN_GOOD):
+        return False
+    db.copy_tree(SERVICES, FAILED)
+    db.copy_tree(LAST_KNOWN_GOOD, SERVICES)
+    return True
+
+
+def severe(error_control: ErrorControl) -> bool:
+    """B128: SEVERE and CRITICAL start failures send the system back to last-known-good."""
+    return error_control in (ErrorControl.SEVERE, ErrorControl.CRITICAL)

@@ -41,6 +41,7 @@ from ..types import (
     ActionType,
     ConfigLevel,
     Control,
+    ErrorControl,
     FailureActions,
     ScmAccess,
     ServiceAccess,
@@ -110,15 +111,32 @@ class Scm:
         self._boot_tasks: set[asyncio.Task[None]] = set()
         runtime.on_stopped = self._on_stopped
         runtime.recovery = Recovery(self._recovery_restart, runtime.run_command, runtime.reboot)
-        for key, values in db.read_tree(SERVICES).items():
+        #: True once this run uses the last-known-good configuration (B128).
+        self.last_known_good = False
+        self._load()
+
+    def _load(self) -> None:
+        """(Re)build the records from the Services key of the database."""
+        self.records = {}
+        for key, values in self.db.read_tree(SERVICES).items():
             parts = key.split("\\")
             if len(parts) != 2 or "Type" not in values:
                 continue
             rec = from_values(parts[1], values)
             if rec.marked_for_delete:  # deletions pending at the last shutdown complete now (B94)
-                db.delete_tree(rec.key)
+                self.db.delete_tree(rec.key)
                 continue
             self.records[rec.name.lower()] = rec
+
+    def use_last_known_good(self) -> bool:
+        """Switch to the last-known-good configuration (``svcctl serve --last-known-good``), the
+        current one kept under Failed\\Services. Only while no service runs."""
+        if not boot.use_last_known_good(self.db):
+            return False
+        self._load()
+        self.last_known_good = True
+        self.events.write(7902, None)
+        return True
 
     # --- handles -------------------------------------------------------------------------------
 
@@ -576,7 +594,23 @@ class Scm:
             while rec.state is State.START_PENDING:  # a hung one is ended by the watchdog (B52)
                 await self.runtime.changed(rec, None)
 
-        await boot.run_boot(self.db, self.records, start_and_settle, lambda rec, exc: None)
+        failed: list[ServiceRecord] = []
+        await boot.run_boot(self.db, self.records, start_and_settle, lambda rec, exc: failed.append(rec))
+        severe = [rec for rec in failed if boot.severe(rec.error_control)]
+        if severe and not self.last_known_good and self.db.has_tree(boot.LAST_KNOWN_GOOD):
+            # B128: restart with the last-known-good configuration, keeping the failed one.
+            rec = severe[0]
+            self.events.write(7900, rec.name, rec.shown_name, rec.error_control.name)
+            await self.runtime.stop_all(list(self.records.values()), 5000)
+            self.use_last_known_good()
+            await self.boot()
+            return
+        if any(rec.error_control == ErrorControl.CRITICAL for rec in severe) and self.last_known_good:
+            rec = next(r for r in severe if r.error_control == ErrorControl.CRITICAL)
+            self.events.write(7901, rec.name, rec.shown_name)
+            return  # B128: CRITICAL under last-known-good fails the boot: nothing more is started
+        if not severe:
+            boot.save_last_known_good(self.db)  # B129: this configuration booted cleanly
         delay = self.runtime.settings.delayed_start_ms / 1000
         self._boot_tasks.add(asyncio.ensure_future(boot.run_delayed(self.records, start_and_settle, delay)))
 

@@ -41,6 +41,7 @@ class Options:
     hung_start_ms: int = 80000
     delayed_start_ms: int | None = None
     no_boot: bool = False
+    last_known_good: bool = False
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -63,6 +64,9 @@ def parse_args(argv: list[str]) -> Options:
                    help="delay of delayed auto-start services after boot (default 120000, or "
                    "Control\\AutoStartDelay)")
     p.add_argument("--no-boot", action="store_true", help="start no services when the daemon starts")
+    p.add_argument("--last-known-good", action="store_true",
+                   help="start with the configuration that last booted cleanly (the current one is kept "
+                   "under Failed\\Services)")
     p.add_argument("--serialize-starts", action="store_true",
                    help="hold Windows' global start lock until each service runs (B51)")
     p.add_argument("--serialize-controls", action="store_true",
@@ -83,6 +87,7 @@ def parse_args(argv: list[str]) -> Options:
         hung_start_ms=a.hung_start,
         delayed_start_ms=a.delayed_start,
         no_boot=a.no_boot,
+        last_known_good=a.last_known_good,
     )
 
 
@@ -139,6 +144,8 @@ async def serve(opts: Options) -> int:
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if opts.last_known_good and not scm.use_last_known_good():
+        print("svcctl serve: no last-known-good configuration yet; using the current one", file=sys.stderr)
     boot = asyncio.ensure_future(scm.boot() if not opts.no_boot else asyncio.sleep(0))  # served meanwhile
     if opts.ready_fd is not None:
         os.write(opts.ready_fd, b"ready\n")

@@ -127,6 +127,27 @@ class Database:
             c.execute("ROLLBACK")
             raise
 
+    def copy_tree(self, src: str, dst: str) -> None:
+        """Replace the tree at ``dst`` with a copy of the tree at ``src``, in one transaction."""
+        c = self.conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            c.execute("DELETE FROM reg WHERE key = ? OR key LIKE ? ESCAPE '!'", (dst, _like_prefix(dst)))
+            c.execute(
+                "INSERT INTO reg (key, name, type, data) SELECT ? || substr(key, ?), name, type, data "
+                "FROM reg WHERE key = ? OR key LIKE ? ESCAPE '!'",
+                (dst, len(src) + 1, src, _like_prefix(src)),
+            )
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    def has_tree(self, key: str) -> bool:
+        row = self.conn.execute("SELECT 1 FROM reg WHERE key = ? OR key LIKE ? ESCAPE '!' LIMIT 1",
+                                (key, _like_prefix(key))).fetchone()
+        return row is not None
+
     # --- event log -----------------------------------------------------------------------------
 
     def append_events(self, rows: list[tuple[float, int, str, str | None, str, str | None]], keep: int) -> None:

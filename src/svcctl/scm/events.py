@@ -32,6 +32,10 @@ TEMPLATES: dict[int, tuple[str, str]] = {
         "error",
         "The Service Control Manager tried to take a corrective action (%1) after the unexpected termination of the %2 service, but this action failed with the following error: \n%3",
     ),
+    # svcctl's own (Windows reports these outside the service control manager's 7000 range):
+    7900: ("error", "The %1 service (error control %2) failed to start: the service manager reverts to the last-known-good configuration and starts again. The configuration that failed is kept under Failed\\Services."),
+    7901: ("error", "The %1 service (error control CRITICAL) failed to start while the last-known-good configuration is in use: start-up stops here."),
+    7902: ("info", "The service manager started with the last-known-good configuration; the configuration it replaced is kept under Failed\\Services."),
     7034: ("error", "The %1 service terminated unexpectedly.  It has done this %2 time(s)."),
     7035: ("info", "The %1 service was successfully sent a %2 control."),
     7036: ("info", "The %1 service entered the %2 state."),
