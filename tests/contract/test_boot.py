@@ -268,3 +268,71 @@ def test_serve_last_known_good_flag(backend_name, tmp_path, svchost):
             assert m.display_name("cfg") == "first"
     finally:
         assert d.stop() == 0
+
+
+def test_b50_start_starts_dependencies_first(mgr, name, svchost, hostlog):
+    made = []
+    try:
+        for n, deps in ((name + "base", None), (name + "top", [name + "base"])):
+            made.append(mgr.create_service(n, svchost("--name", n), dependencies=deps))
+        made[1].start()
+        assert made[1].wait(State.RUNNING, 10).state is State.RUNNING
+        assert made[0].query().state is State.RUNNING  # a demand-start dependency was started
+        t = first(hostlog, "start")
+        assert t[name + "base"] < t[name + "top"]
+    finally:
+        if made:
+            mgr.stop_with_dependents(made[0].name)
+        for svc in reversed(made):
+            svc.delete()
+            svc.close()
+
+
+@pytest.mark.parametrize(("dep", "code"), [("missing", 1075), ("fails", 1068), ("+nogroup", 1075)])
+def test_b50_missing_or_failed_dependency(mgr, name, dep, code):
+    fails = mgr.create_service(name + "fails", "/bin/true")  # exits at once: its start fails 1053
+    target = {"missing": name + "missing", "fails": name + "fails", "+nogroup": "+" + name + "nogroup"}[dep]
+    svc = mgr.create_service(name, "/bin/true", dependencies=[target])
+    try:
+        with pytest.raises(ScmError) as e:
+            svc.start()
+        assert e.value.winerror == code
+        assert svc.query().state is State.STOPPED
+    finally:
+        for s in (svc, fails):
+            s.delete()
+            s.close()
+
+
+def test_b50_marked_for_delete_dependency_1075(mgr, connect, name):
+    dep = mgr.create_service(name + "dep", "/bin/true")
+    svc = mgr.create_service(name, "/bin/true", dependencies=[name + "dep"])
+    keep = connect().open_service(name + "dep")  # a handle keeps the marked service in place
+    dep.delete()
+    dep.close()
+    try:
+        with pytest.raises(ScmError) as e:
+            svc.start()
+        assert e.value.winerror == 1075
+    finally:
+        keep.close()
+        svc.delete()
+        svc.close()
+
+
+def test_b126_group_dependency_needs_one_running_member(mgr, name, svchost, hostlog):
+    group = name + "grp"
+    good = mgr.create_service(name + "good", svchost("--name", name + "good"), group=group)
+    bad = mgr.create_service(name + "bad", "/bin/true", group=group)
+    svc = mgr.create_service(name, svchost("--name", name), dependencies=["+" + group])
+    try:
+        svc.start()  # every member is attempted; one running is enough
+        assert svc.wait(State.RUNNING, 10).state is State.RUNNING
+        assert good.query().state is State.RUNNING and bad.query().state is State.STOPPED
+        assert bad.query().win32_exit_code == 1053  # it was attempted
+        assert first(hostlog, "start")[name + "good"] < first(hostlog, "start")[name]
+    finally:
+        mgr.stop_with_dependents(good.name)
+        for s in (svc, good, bad):
+            s.delete()
+            s.close()
