@@ -68,6 +68,9 @@ class Database:
         if path != ":memory:":
             self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        # The SCM keeps its working set in memory; SQLite's page cache (2 MiB by default) would
+        # only fill with event-log pages and make the daemon's memory grow with its history.
+        self.conn.execute("PRAGMA cache_size=-512")
         self.conn.executescript(_SCHEMA)
 
     def close(self) -> None:
