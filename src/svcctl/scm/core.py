@@ -612,7 +612,9 @@ class Scm:
         if not severe:
             boot.save_last_known_good(self.db)  # B129: this configuration booted cleanly
         delay = self.runtime.settings.delayed_start_ms / 1000
-        self._boot_tasks.add(asyncio.ensure_future(boot.run_delayed(self.records, start_and_settle, delay)))
+        task = asyncio.ensure_future(boot.run_delayed(self.records, start_and_settle, delay))
+        self._boot_tasks.add(task)
+        task.add_done_callback(self._boot_tasks.discard)
 
     def group_order(self, s: Session, scm: int) -> list[str]:
         self._live()
