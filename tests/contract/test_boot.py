@@ -336,3 +336,19 @@ def test_b126_group_dependency_needs_one_running_member(mgr, name, svchost, host
         for s in (svc, good, bad):
             s.delete()
             s.close()
+
+
+def test_boot_brings_up_every_chain(machine, svchost, hostlog):
+    """Chains of dependencies booting side by side all come up, each link after the one before
+    (a dependent waiting on a starting dependency must be woken when that start ends)."""
+    chains, depth = 5, 4
+    for c in range(chains):
+        for level in range(depth):
+            deps = [f"c{c}l{level - 1}"] if level else None
+            make(machine.mgr, svchost, f"c{c}l{level}", deps=deps)
+    machine.reboot()
+    names = {f"c{c}l{level}" for c in range(chains) for level in range(depth)}
+    eventually(lambda: names <= set(first(hostlog, "start")), 30, "every link of every chain")
+    t = first(hostlog, "start")
+    for c in range(chains):
+        assert [t[f"c{c}l{level}"] for level in range(depth)] == sorted(t[f"c{c}l{level}"] for level in range(depth))

@@ -116,8 +116,9 @@ class Scm:
         self._load()
 
     def _load(self) -> None:
-        """(Re)build the records from the Services key of the database."""
-        self.records = {}
+        """(Re)build the records from the Services key of the database. A service that stays
+        keeps its record object, so handles opened before a reload keep working."""
+        old, self.records = self.records, {}
         for key, values in self.db.read_tree(SERVICES).items():
             parts = key.split("\\")
             if len(parts) != 2 or "Type" not in values:
@@ -126,6 +127,10 @@ class Scm:
             if rec.marked_for_delete:  # deletions pending at the last shutdown complete now (B94)
                 self.db.delete_tree(rec.key)
                 continue
+            kept = old.get(rec.name.lower())
+            if kept is not None:
+                kept.take_config(rec)
+                rec = kept
             self.records[rec.name.lower()] = rec
 
     def use_last_known_good(self) -> bool:
@@ -523,6 +528,7 @@ class Scm:
             await self._start_dependencies(rec, trail | {rec.name.casefold()})
         finally:
             rec.starting = False
+            self.runtime.notify(rec)
         await self.runtime.start(rec, args)
 
     async def _start_dependencies(self, rec: ServiceRecord, trail: frozenset[str]) -> None:

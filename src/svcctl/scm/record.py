@@ -107,6 +107,12 @@ class ServiceRecord:
         self.last_failure = 0.0  # loop time of the last one
         self.watchdog: Any = None  # timer that declares a silent START_PENDING hung (B52)
 
+    def take_config(self, other: ServiceRecord) -> None:
+        """Adopt ``other``'s stored configuration, keeping this record's identity and live state
+        (open handles keep pointing at it when the configuration is swapped underneath)."""
+        for field in CONFIG_FIELDS:
+            setattr(self, field, getattr(other, field))
+
     @property
     def key(self) -> str:
         return f"Services\\{self.name}"
@@ -151,6 +157,27 @@ class ServiceRecord:
             self.object_name,
             self.shown_name,
         )
+
+
+#: The slots that come from the database (the rest is live state).
+CONFIG_FIELDS = (
+    "service_type",
+    "start_type",
+    "error_control",
+    "image_path",
+    "display_name",
+    "group",
+    "tag",
+    "depend_on_service",
+    "depend_on_group",
+    "object_name",
+    "description",
+    "failure_actions",
+    "failure_actions_on_non_crash",
+    "delayed_auto_start",
+    "preshutdown_timeout",
+    "marked_for_delete",
+)
 
 
 def split_dependencies(deps: list[str] | tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -149,13 +149,18 @@ class Runtime:
                 self.events.write(7023, rec.name, rec.shown_name, message(win32), data={"win32": win32})
             if not start_failed:  # a start the SCM saw fail (1053, 2, ...) is not a service failure
                 self._failure(rec, crashed, win32)
+        self.notify(rec)
+        if state is State.STOPPED and old is not State.STOPPED:
+            self.on_stopped(rec, crashed)
+
+    @staticmethod
+    def notify(rec: ServiceRecord) -> None:
+        """Wake everyone waiting on ``rec`` (a status change, or the end of a start attempt)."""
         if rec.waiters:
             waiters, rec.waiters = rec.waiters, []
             for fut in waiters:
                 if not fut.done():
                     fut.set_result(None)
-        if state is State.STOPPED and old is not State.STOPPED:
-            self.on_stopped(rec, crashed)
 
     def _watch_start(self, rec: ServiceRecord) -> None:
         """B52: every START_PENDING report re-arms the hang timer (hung_start_ms + wait hint)."""
@@ -265,6 +270,7 @@ class Runtime:
             raise
         finally:
             rec.starting = False
+            self.notify(rec)  # dependents wait on this flag too
 
     def _shared_host(self, rec: ServiceRecord) -> Host | None:
         if not rec.service_type & ServiceType.WIN32_SHARE_PROCESS:
