@@ -2,18 +2,51 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from svcctl.errors import ScmError
-from svcctl.mgr import Service
-from svcctl.types import State
+from svcctl.mgr import Manager, Service
+from svcctl.types import ServiceAccess, State
 from tests.conftest import HostLog, eventually
 from tests.contract import svc_extra
 
 ALL_GATES = ("main", "start", "pause", "continue", "stop", "crash")
+#: Never started by the tests that use it; Win32 image paths are stored verbatim.
+BINPATH = "/nonexistent/we_dont_care.exe"
+
+
+def winerror(exc: pytest.ExceptionInfo[ScmError]) -> int:
+    return exc.value.winerror
+
+
+def unique_name(prefix: str = "t") -> str:
+    return prefix + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def make(mgr: Manager) -> Iterator[Callable[..., Service]]:
+    """Create services through ``mgr`` and stop and delete them all afterwards."""
+    made: list[str] = []
+
+    def create(svc_name: str, binpath: str = BINPATH, **kw: Any) -> Service:
+        made.append(svc_name)  # before the call: a create that wrongly succeeds is cleaned too
+        return mgr.create_service(svc_name, binpath, **kw)
+
+    yield create
+    for n in made:
+        try:
+            with mgr.open_service(n, access=ServiceAccess.ALL_ACCESS) as s:
+                if s.query().state != State.STOPPED:
+                    s.stop()
+                    s.wait(State.STOPPED, 10)
+                s.delete()
+        except ScmError:
+            pass
 
 
 @pytest.fixture

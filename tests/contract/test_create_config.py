@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from svcctl.errors import ScmError
-from svcctl.mgr import Manager, Service
+from svcctl.mgr import Manager
 from svcctl.types import (
     NO_CHANGE,
     ConfigLevel,
@@ -27,6 +27,7 @@ from svcctl.types import (
     StartType,
     State,
 )
+from tests.contract.conftest import BINPATH, unique_name, winerror
 
 ERROR_ACCESS_DENIED = 5
 ERROR_INVALID_HANDLE = 6
@@ -48,44 +49,11 @@ INTERACTIVE = int(ServiceType.INTERACTIVE_PROCESS)
 DEMAND = int(StartType.DEMAND_START)
 NORMAL = int(ErrorControl.NORMAL)
 
-#: Never started by these tests; Win32 image paths are stored verbatim.
-BINPATH = "/nonexistent/we_dont_care.exe"
-
-
-def _code(exc: pytest.ExceptionInfo[ScmError]) -> int:
-    return exc.value.winerror
-
-
-def _uname(prefix: str = "t") -> str:
-    return prefix + uuid.uuid4().hex[:12]
-
-
-@pytest.fixture
-def make(mgr: Manager) -> Iterator[Callable[..., Service]]:
-    """Create services through ``mgr`` and delete them all afterwards (keeps the daemon tidy)."""
-    made: list[str] = []
-
-    def create(svc_name: str, binpath: str = BINPATH, **kw: Any) -> Service:
-        made.append(svc_name)  # before the call: a create that wrongly succeeds is cleaned too
-        return mgr.create_service(svc_name, binpath, **kw)
-
-    yield create
-    for n in made:
-        try:
-            with mgr.open_service(n, access=ServiceAccess.ALL_ACCESS) as s:
-                if s.query().state != State.STOPPED:
-                    s.stop()
-                    s.wait(State.STOPPED, 10)
-                s.delete()
-        except ScmError:
-            pass
-
-
 def _raw_create(mgr: Manager, scm: int | None = None, **over: Any) -> Any:
     """CreateService with every argument spelled out, as in C; ``over`` replaces some."""
     args: dict[str, Any] = {
         "scm": mgr.handle if scm is None else scm,
-        "name": _uname(),
+        "name": unique_name(),
         "display": None,
         "access": int(ServiceAccess.ALL_ACCESS),
         "type": OWN,
@@ -151,10 +119,10 @@ def test_b17_null_manager_handle_first(mgr, make, name):
     """CreateService checks the manager handle first: NULL handle → 6 even with NULL strings."""
     with pytest.raises(ScmError) as e:
         _raw_create(mgr, scm=0, name=None, binpath=None)
-    assert _code(e) == ERROR_INVALID_HANDLE
+    assert winerror(e) == ERROR_INVALID_HANDLE
     with make(name) as svc, pytest.raises(ScmError) as e:  # a service handle is no manager handle
         _raw_create(mgr, scm=svc.handle, name=None, binpath=None)
-    assert _code(e) == ERROR_INVALID_HANDLE
+    assert winerror(e) == ERROR_INVALID_HANDLE
 
 
 @pytest.mark.parametrize("missing", ["name", "binpath"])
@@ -165,7 +133,7 @@ def test_b17_null_strings_487_before_access(mgr, missing):
         for handle in (mgr.handle, m.handle):
             with pytest.raises(ScmError) as e:
                 _raw_create(mgr, scm=handle, **{missing: None})
-            assert _code(e) == ERROR_INVALID_ADDRESS
+            assert winerror(e) == ERROR_INVALID_ADDRESS
     finally:
         m.close()
 
@@ -177,7 +145,7 @@ def test_b17_access_denied_before_empty_strings(mgr, name):
         for svc_name, binpath in (("", ""), ("", BINPATH), (name, ""), (name, BINPATH)):
             with pytest.raises(ScmError) as e:
                 _raw_create(mgr, scm=m.handle, name=svc_name, binpath=binpath, type=0x30)
-            assert _code(e) == ERROR_ACCESS_DENIED, (svc_name, binpath)
+            assert winerror(e) == ERROR_ACCESS_DENIED, (svc_name, binpath)
     finally:
         m.close()
     assert _gone(mgr, name)
@@ -188,14 +156,14 @@ def test_b17_empty_name_123(mgr, binpath):
     """CreateService with an empty service name → ERROR_INVALID_NAME (123), also when the path is empty."""
     with pytest.raises(ScmError) as e:
         _raw_create(mgr, name="", binpath=binpath)
-    assert _code(e) == ERROR_INVALID_NAME
+    assert winerror(e) == ERROR_INVALID_NAME
 
 
 def test_b17_empty_binary_path_87(mgr, name):
     """CreateService with an empty binary path → ERROR_INVALID_PARAMETER (87)."""
     with pytest.raises(ScmError) as e:
         _raw_create(mgr, name=name, binpath="")
-    assert _code(e) == ERROR_INVALID_PARAMETER
+    assert winerror(e) == ERROR_INVALID_PARAMETER
     assert _gone(mgr, name)
 
 
@@ -215,7 +183,7 @@ def test_b17_parameter_checks_before_existence(mgr, make, name, bad):
     make(name).close()
     with pytest.raises(ScmError) as e:
         _raw_create(mgr, name=name, **bad)
-    assert _code(e) == ERROR_INVALID_PARAMETER
+    assert winerror(e) == ERROR_INVALID_PARAMETER
 
 
 # --- B18 - B21: type, account, start, error control -----------------------------------------
@@ -251,7 +219,7 @@ def test_b18_invalid_service_types_87(mgr, make, name, svc_type):
     """OWN|SHARE, KERNEL|FILE_SYSTEM, FILE_SYSTEM|INTERACTIVE (any non-single type) → 87."""
     with pytest.raises(ScmError) as e:
         make(name, service_type=svc_type)
-    assert _code(e) == ERROR_INVALID_PARAMETER
+    assert winerror(e) == ERROR_INVALID_PARAMETER
 
 
 @pytest.mark.parametrize("account", [None, "LocalSystem", "localsystem", ".\\LocalSystem", ".\\localsystem"])
@@ -271,7 +239,7 @@ def test_b19_interactive_with_other_account_87(mgr, make, name, account):
     """INTERACTIVE_PROCESS with any account other than LocalSystem → 87 (not 1057)."""
     with pytest.raises(ScmError) as e:
         make(name, service_type=OWN | INTERACTIVE, account=account, password="")
-    assert _code(e) == ERROR_INVALID_PARAMETER
+    assert winerror(e) == ERROR_INVALID_PARAMETER
 
 
 @pytest.mark.parametrize("start", [2, 3, 4])
@@ -305,7 +273,7 @@ def test_b20_invalid_start_types_87(mgr, make, name, svc_type, start):
     """dwStartType must be 0..4 (AUTO|DISABLED etc. → 87); BOOT/SYSTEM start for Win32 services → 87."""
     with pytest.raises(ScmError) as e:
         make(name, service_type=svc_type, start_type=start)
-    assert _code(e) == ERROR_INVALID_PARAMETER
+    assert winerror(e) == ERROR_INVALID_PARAMETER
 
 
 @pytest.mark.parametrize("error", [0, 1, 2, 3])
@@ -320,7 +288,7 @@ def test_b21_invalid_error_control_87(mgr, make, name, error):
     """dwErrorControl outside 0..3 → ERROR_INVALID_PARAMETER (87)."""
     with pytest.raises(ScmError) as e:
         make(name, error_control=error)
-    assert _code(e) == ERROR_INVALID_PARAMETER
+    assert winerror(e) == ERROR_INVALID_PARAMETER
 
 
 # --- B22 / B23: tags and the creator's access -------------------------------------------------
@@ -332,14 +300,14 @@ def test_b22_tag_without_group_87(mgr, make, name, group):
     # (That *lpdwTagId is left unchanged is about a C out-pointer; nothing to observe here.)
     with pytest.raises(ScmError) as e:
         make(name, group=group, tag=True)
-    assert _code(e) == ERROR_INVALID_PARAMETER
+    assert winerror(e) == ERROR_INVALID_PARAMETER
     assert _gone(mgr, name)
 
 
 def test_b22_tag_unique_within_group(mgr, make, registry):
     """With a group, a tag unique within the group is assigned and written to the Tag value."""
     group = "Grp" + uuid.uuid4().hex[:8]
-    names = [_uname() for _ in range(3)]
+    names = [unique_name() for _ in range(3)]
     tags = []
     for n in names:
         with make(n, group=group, tag=True) as svc:
@@ -364,10 +332,10 @@ def test_b23_create_with_zero_access_then_delete_is_5(mgr, make, name):
     with make(name, access=0) as svc:
         with pytest.raises(ScmError) as e:
             svc.delete()
-        assert _code(e) == ERROR_ACCESS_DENIED
+        assert winerror(e) == ERROR_ACCESS_DENIED
         with pytest.raises(ScmError) as e:
             svc.query()
-        assert _code(e) == ERROR_ACCESS_DENIED
+        assert winerror(e) == ERROR_ACCESS_DENIED
     assert not _gone(mgr, name)  # the service was created
 
 
@@ -377,7 +345,7 @@ def test_b23_creator_gets_what_it_asked(mgr, make, name):
         assert svc.query().state == State.STOPPED
         with pytest.raises(ScmError) as e:
             svc.config()
-        assert _code(e) == ERROR_ACCESS_DENIED
+        assert winerror(e) == ERROR_ACCESS_DENIED
 
 
 # --- B27 - B31: defaults, read-back, dependencies --------------------------------------------
@@ -427,10 +395,10 @@ def test_b28_no_dependencies_is_empty(mgr, make, name):
 
 def test_b29_missing_dependencies_accepted(mgr, make, name):
     """Dependencies on services/groups that do not exist are accepted at create time."""
-    missing = [_uname("nosvc"), "+" + _uname("nogrp")]
+    missing = [unique_name("nosvc"), "+" + unique_name("nogrp")]
     with make(name, dependencies=missing) as svc:
         assert svc.config().dependencies == tuple(missing)
-        other = [_uname("nosvc2")]
+        other = [unique_name("nosvc2")]
         svc.update_config(dependencies=other)
         assert svc.config().dependencies == tuple(other)
 
@@ -440,31 +408,31 @@ def test_b30_self_dependency_1059(mgr, make, name, case):
     """A dependency on itself → ERROR_CIRCULAR_DEPENDENCY (1059) from CreateService."""
     with pytest.raises(ScmError) as e:
         make(name, dependencies=[case(name)])
-    assert _code(e) == ERROR_CIRCULAR_DEPENDENCY
+    assert winerror(e) == ERROR_CIRCULAR_DEPENDENCY
     assert _gone(mgr, name)
 
 
 def test_b30_cycle_through_existing_service_1059(mgr, make):
     """A dependency cycle (A → B → A) → 1059 from CreateService."""
-    a, b = _uname("a"), _uname("b")
+    a, b = unique_name("a"), unique_name("b")
     make(a, dependencies=[b]).close()  # b does not exist yet (B29)
     with pytest.raises(ScmError) as e:
         make(b, dependencies=[a])
-    assert _code(e) == ERROR_CIRCULAR_DEPENDENCY
+    assert winerror(e) == ERROR_CIRCULAR_DEPENDENCY
 
 
 def test_b30_cycle_through_group_1059(mgr, make):
     """A cycle through a load-order group (B → +G, G ∋ A, A → B) → 1059."""
-    a, b, group = _uname("a"), _uname("b"), _uname("G")
+    a, b, group = unique_name("a"), unique_name("b"), unique_name("G")
     make(a, group=group, dependencies=[b]).close()
     with pytest.raises(ScmError) as e:
         make(b, dependencies=["+" + group])
-    assert _code(e) == ERROR_CIRCULAR_DEPENDENCY
+    assert winerror(e) == ERROR_CIRCULAR_DEPENDENCY
 
 
 def test_b30_change_config_self_and_cycle_1059(mgr, make):
     """ChangeServiceConfig creating a self-dependency or a cycle → 1059, config unchanged."""
-    a, b, c = _uname("a"), _uname("b"), _uname("c")
+    a, b, c = unique_name("a"), unique_name("b"), unique_name("c")
     make(a).close()
     make(b, dependencies=[a]).close()
     make(c, dependencies=[b]).close()
@@ -472,7 +440,7 @@ def test_b30_change_config_self_and_cycle_1059(mgr, make):
         for deps in ([a], [c], ["x" + a, c]):
             with pytest.raises(ScmError) as e:
                 svc.update_config(dependencies=deps)
-            assert _code(e) == ERROR_CIRCULAR_DEPENDENCY, deps
+            assert winerror(e) == ERROR_CIRCULAR_DEPENDENCY, deps
         assert svc.config().dependencies == ()
 
 
@@ -590,10 +558,10 @@ def test_b34_change_needs_change_config(mgr, make, name):
     with mgr.open_service(name, access=access) as svc:
         with pytest.raises(ScmError) as e:
             svc.update_config(start_type=StartType.DISABLED)
-        assert _code(e) == ERROR_ACCESS_DENIED
+        assert winerror(e) == ERROR_ACCESS_DENIED
         with pytest.raises(ScmError) as e:
             svc.set_description("x")  # ChangeServiceConfig2 too (B139)
-        assert _code(e) == ERROR_ACCESS_DENIED
+        assert winerror(e) == ERROR_ACCESS_DENIED
         assert svc.config().start_type == StartType.DEMAND_START
 
 
@@ -604,7 +572,7 @@ def test_b34_change_on_marked_for_delete_1072(mgr, make, name):
         svc.delete()
         with pytest.raises(ScmError) as e:
             svc.update_config(start_type=StartType.DISABLED)
-        assert _code(e) == ERROR_SERVICE_MARKED_FOR_DELETE
+        assert winerror(e) == ERROR_SERVICE_MARKED_FOR_DELETE
     finally:
         svc.close()
 
@@ -629,18 +597,18 @@ def test_b34_change_invalid_values_87(mgr, make, name, bad):
         before = svc.config()
         with pytest.raises(ScmError) as e:
             svc.update_config(**bad)
-        assert _code(e) == ERROR_INVALID_PARAMETER
+        assert winerror(e) == ERROR_INVALID_PARAMETER
         assert svc.config() == before
 
 
 def test_b34_change_duplicate_display_name_1078(mgr, make, name):
     """ChangeServiceConfig with a display name equal to another service's key name → 1078."""
-    other = _uname()
+    other = unique_name()
     make(other).close()
     with make(name) as svc:
         with pytest.raises(ScmError) as e:
             svc.update_config(display_name=other.upper())
-        assert _code(e) == ERROR_DUPLICATE_SERVICE_NAME
+        assert winerror(e) == ERROR_DUPLICATE_SERVICE_NAME
         assert svc.config().display_name == name
         svc.update_config(display_name=name)  # its own key name is fine
         assert svc.config().display_name == name
@@ -651,10 +619,10 @@ def test_b34_change_tag_without_group_87(mgr, make, name):
     with make(name) as svc:
         with pytest.raises(ScmError) as e:
             svc.update_config(tag=True)
-        assert _code(e) == ERROR_INVALID_PARAMETER
+        assert winerror(e) == ERROR_INVALID_PARAMETER
         with pytest.raises(ScmError) as e:
             svc.update_config(tag=True, group="")
-        assert _code(e) == ERROR_INVALID_PARAMETER
+        assert winerror(e) == ERROR_INVALID_PARAMETER
         tag = svc.update_config(tag=True, group="Grp" + name)
         assert tag > 0 and svc.config().tag_id == tag
 
@@ -700,10 +668,10 @@ def test_b36_query_config_needs_query_config(mgr, make, name):
     with mgr.open_service(name, access=ServiceAccess.ALL_ACCESS & ~ServiceAccess.QUERY_CONFIG) as svc:
         with pytest.raises(ScmError) as e:
             svc.config()
-        assert _code(e) == ERROR_ACCESS_DENIED
+        assert winerror(e) == ERROR_ACCESS_DENIED
         with pytest.raises(ScmError) as e:
             svc.description()  # QueryServiceConfig2 too (B139)
-        assert _code(e) == ERROR_ACCESS_DENIED
+        assert winerror(e) == ERROR_ACCESS_DENIED
     with mgr.open_service(name, access=ServiceAccess.QUERY_CONFIG) as svc:
         assert svc.config().binary_path == BINPATH
 
@@ -727,7 +695,7 @@ def test_b38_query_config2_invalid_level_124(mgr, make, name, level):
     # The pcbBytesNeeded/buffer-size parts (487, 122, needed sizes) are C buffer contracts; not testable here.
     with make(name) as svc, pytest.raises(ScmError) as e:
         svc.config2(level)
-    assert _code(e) == ERROR_INVALID_LEVEL
+    assert winerror(e) == ERROR_INVALID_LEVEL
 
 
 def test_b38_description_none_by_default(mgr, make, name):
@@ -746,7 +714,7 @@ def test_b40_delayed_auto_start(mgr, make, name):
         for bad in (2, 0xFFFFFFFF, -1):
             with pytest.raises(ScmError) as e:
                 svc.set_delayed_auto_start(bad)
-            assert _code(e) == ERROR_INVALID_PARAMETER, bad
+            assert winerror(e) == ERROR_INVALID_PARAMETER, bad
         assert svc.delayed_auto_start() is True
         svc.set_delayed_auto_start(0)
         assert svc.delayed_auto_start() is False

@@ -7,7 +7,6 @@ Covers B1, B2, B4, B5, B6, B9, B10, B11, B24, B25, B26 on every backend. Raw cal
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -20,6 +19,7 @@ from svcctl.types import (
     StateFilter,
 )
 from tests.conftest import eventually
+from tests.contract.conftest import BINPATH, unique_name, winerror
 
 ERROR_ACCESS_DENIED = 5
 ERROR_INVALID_HANDLE = 6
@@ -32,35 +32,6 @@ ERROR_SERVICE_EXISTS = 1073
 ERROR_DUPLICATE_SERVICE_NAME = 1078
 
 #: Never started by these tests; Win32 image paths are stored verbatim.
-BINPATH = "/nonexistent/we_dont_care.exe"
-
-
-def _code(exc: pytest.ExceptionInfo[ScmError]) -> int:
-    return exc.value.winerror
-
-
-def _uname(prefix: str = "t") -> str:
-    return prefix + uuid.uuid4().hex[:12]
-
-
-@pytest.fixture
-def make(mgr: Manager) -> Iterator[Callable[..., Service]]:
-    """Create services through ``mgr`` and delete them all afterwards (keeps the daemon tidy)."""
-    made: list[str] = []
-
-    def create(svc_name: str, binpath: str = BINPATH, **kw: object) -> Service:
-        made.append(svc_name)  # before the call: a create that wrongly succeeds is cleaned too
-        return mgr.create_service(svc_name, binpath, **kw)  # type: ignore[arg-type]
-
-    yield create
-    for n in made:
-        try:
-            with mgr.open_service(n, access=ServiceAccess.DELETE) as s:
-                s.delete()
-        except ScmError:
-            pass
-
-
 def _limited(mgr: Manager, access: int) -> Manager:
     """A second manager handle on the same connection with only ``access``."""
     h = mgr.backend.call("open_scm", machine=None, database=None, access=int(access))
@@ -77,15 +48,15 @@ def test_b1_open_scm_without_access_succeeds_with_connect(mgr):
     try:
         # CONNECT is enough for the name look-ups (B138) ...
         with pytest.raises(ScmError) as e:
-            mgr.backend.call("open", scm=h, name=_uname(), access=0)
-        assert _code(e) == ERROR_SERVICE_DOES_NOT_EXIST
+            mgr.backend.call("open", scm=h, name=unique_name(), access=0)
+        assert winerror(e) == ERROR_SERVICE_DOES_NOT_EXIST
         with pytest.raises(ScmError) as e:
-            mgr.backend.call("key_name", scm=h, name=_uname())
-        assert _code(e) == ERROR_SERVICE_DOES_NOT_EXIST
+            mgr.backend.call("key_name", scm=h, name=unique_name())
+        assert winerror(e) == ERROR_SERVICE_DOES_NOT_EXIST
         # ... but nothing beyond CONNECT was granted.
         with pytest.raises(ScmError) as e:
             mgr.backend.call("enum", scm=h, type=0x30, state=int(StateFilter.ALL), group=None)
-        assert _code(e) == ERROR_ACCESS_DENIED
+        assert winerror(e) == ERROR_ACCESS_DENIED
     finally:
         mgr.backend.call("close", h=h)
 
@@ -98,8 +69,8 @@ def test_b1_open_service_works_through_zero_access_manager(mgr, make, name):
         with m0.open_service(name, access=ServiceAccess.QUERY_STATUS) as svc:
             assert svc.query().state
         with pytest.raises(ScmError) as e:  # CREATE_SERVICE was not granted
-            m0.create_service(_uname(), BINPATH)
-        assert _code(e) == ERROR_ACCESS_DENIED
+            m0.create_service(unique_name(), BINPATH)
+        assert winerror(e) == ERROR_ACCESS_DENIED
     finally:
         m0.close()
 
@@ -115,7 +86,7 @@ def test_b2_open_scm_bad_database(mgr, database, code):
     """OpenSCManager(NULL, "DoesNotExist") fails 123; OpenSCManager(NULL, "ServicesFailed") fails 1065."""
     with pytest.raises(ScmError) as e:
         mgr.backend.call("open_scm", machine=None, database=database, access=int(ScmAccess.CONNECT))
-    assert _code(e) == code
+    assert winerror(e) == code
 
 
 @pytest.mark.parametrize(("machine", "database"), [(None, None), (None, "ServicesActive"), ("", None), ("", "")])
@@ -141,7 +112,7 @@ def test_b4_names_are_case_preserving_and_case_insensitive(mgr, make):
     assert listed == [mixed]
     with pytest.raises(ScmError) as e:
         mgr.create_service(mixed.lower(), BINPATH)
-    assert _code(e) == ERROR_SERVICE_EXISTS
+    assert winerror(e) == ERROR_SERVICE_EXISTS
 
 
 def test_b4_display_names_are_compared_case_insensitively(mgr, make, name):
@@ -166,19 +137,19 @@ def test_b4_slash_and_backslash_are_invalid_in_service_names(mgr, make, name, pa
     """'/' and '\\' are invalid in service names (ERROR_INVALID_NAME)."""
     with pytest.raises(ScmError) as e:
         make(pattern.format(name))
-    assert _code(e) == ERROR_INVALID_NAME
+    assert winerror(e) == ERROR_INVALID_NAME
 
 
 def test_b4_service_name_max_256_characters(mgr, make):
     """Service names may be up to 256 characters; longer ones are invalid (ERROR_INVALID_NAME)."""
     assert MAX_NAME_LENGTH == 256
-    longest = _uname("L").ljust(256, "x")
+    longest = unique_name("L").ljust(256, "x")
     make(longest).close()
     with mgr.open_service(longest, access=ServiceAccess.QUERY_STATUS) as svc:
         assert svc.query().state
     with pytest.raises(ScmError) as e:
-        make(_uname("L").ljust(257, "x"))
-    assert _code(e) == ERROR_INVALID_NAME
+        make(unique_name("L").ljust(257, "x"))
+    assert winerror(e) == ERROR_INVALID_NAME
 
 
 def test_b4_display_name_max_256_characters(mgr, make, name):
@@ -187,7 +158,7 @@ def test_b4_display_name_max_256_characters(mgr, make, name):
     make(name, display_name=display).close()
     assert mgr.display_name(name) == display
     with pytest.raises(ScmError):
-        make(_uname(), display_name=display + "d")
+        make(unique_name(), display_name=display + "d")
 
 
 # --- B5 / B6 ----------------------------------------------------------------------------------
@@ -197,28 +168,28 @@ def test_b5_open_service_null_manager_handle(mgr):
     """OpenService(NULL, NULL, 0) fails with ERROR_INVALID_HANDLE (6)."""
     with pytest.raises(ScmError) as e:
         mgr.backend.call("open", scm=0, name=None, access=0)
-    assert _code(e) == ERROR_INVALID_HANDLE
+    assert winerror(e) == ERROR_INVALID_HANDLE
 
 
 def test_b5_open_service_with_service_handle_as_manager(mgr, make, name):
     """OpenService on a handle that is not a manager handle fails with ERROR_INVALID_HANDLE (6)."""
     with make(name) as svc, pytest.raises(ScmError) as e:
         mgr.backend.call("open", scm=svc.handle, name=name, access=0)
-    assert _code(e) == ERROR_INVALID_HANDLE
+    assert winerror(e) == ERROR_INVALID_HANDLE
 
 
 def test_b5_open_service_null_name(mgr):
     """OpenService(hScm, NULL, ...) fails with ERROR_INVALID_ADDRESS (487)."""
     with pytest.raises(ScmError) as e:
         mgr.backend.call("open", scm=mgr.handle, name=None, access=0)
-    assert _code(e) == ERROR_INVALID_ADDRESS
+    assert winerror(e) == ERROR_INVALID_ADDRESS
 
 
 def test_b5_open_service_unknown_name(mgr):
     """OpenService with an unknown name fails with ERROR_SERVICE_DOES_NOT_EXIST (1060)."""
     with pytest.raises(ScmError) as e:
-        mgr.open_service(_uname("nosuch"), access=ServiceAccess.QUERY_STATUS)
-    assert _code(e) == ERROR_SERVICE_DOES_NOT_EXIST
+        mgr.open_service(unique_name("nosuch"), access=ServiceAccess.QUERY_STATUS)
+    assert winerror(e) == ERROR_SERVICE_DOES_NOT_EXIST
 
 
 def test_b6_open_service_by_display_name_is_1060(mgr, make, name):
@@ -227,7 +198,7 @@ def test_b6_open_service_by_display_name_is_1060(mgr, make, name):
     make(name, display_name=display).close()
     with pytest.raises(ScmError) as e:
         mgr.open_service(display, access=ServiceAccess.QUERY_STATUS)
-    assert _code(e) == ERROR_SERVICE_DOES_NOT_EXIST
+    assert winerror(e) == ERROR_SERVICE_DOES_NOT_EXIST
     assert mgr.key_name(display) == name  # the display name does exist; only key names open
 
 
@@ -238,7 +209,7 @@ def test_b9_close_null_handle(mgr):
     """CloseServiceHandle(NULL) fails with ERROR_INVALID_HANDLE (6)."""
     with pytest.raises(ScmError) as e:
         mgr.backend.call("close", h=0)
-    assert _code(e) == ERROR_INVALID_HANDLE
+    assert winerror(e) == ERROR_INVALID_HANDLE
 
 
 @pytest.mark.parametrize("op", ["status", "config", "delete", "close"])
@@ -249,7 +220,7 @@ def test_b9_calls_on_closed_service_handle(mgr, make, name, op):
     svc.close()
     with pytest.raises(ScmError) as e:
         mgr.backend.call(op, h=h)
-    assert _code(e) == ERROR_INVALID_HANDLE
+    assert winerror(e) == ERROR_INVALID_HANDLE
 
 
 def test_b9_closed_service_handle_via_api_object(mgr, make, name):
@@ -258,7 +229,7 @@ def test_b9_closed_service_handle_via_api_object(mgr, make, name):
     svc.close()
     with pytest.raises(ScmError) as e:
         svc.query()
-    assert _code(e) == ERROR_INVALID_HANDLE
+    assert winerror(e) == ERROR_INVALID_HANDLE
 
 
 def test_b9_closed_manager_handle(mgr, name):
@@ -267,10 +238,10 @@ def test_b9_closed_manager_handle(mgr, name):
     mgr.backend.call("close", h=h)
     with pytest.raises(ScmError) as e:
         mgr.backend.call("open", scm=h, name=name, access=0)
-    assert _code(e) == ERROR_INVALID_HANDLE
+    assert winerror(e) == ERROR_INVALID_HANDLE
     with pytest.raises(ScmError) as e:
         mgr.backend.call("close", h=h)
-    assert _code(e) == ERROR_INVALID_HANDLE
+    assert winerror(e) == ERROR_INVALID_HANDLE
 
 
 def test_b9_handles_are_per_process(mgr, connect, make, name):
@@ -280,10 +251,10 @@ def test_b9_handles_are_per_process(mgr, connect, make, name):
     for op in ("status", "config", "close"):
         with pytest.raises(ScmError) as e:
             other.backend.call(op, h=svc.handle)
-        assert _code(e) == ERROR_INVALID_HANDLE, op
+        assert winerror(e) == ERROR_INVALID_HANDLE, op
     with pytest.raises(ScmError) as e:
         other.backend.call("open", scm=mgr.handle, name=name, access=0)
-    assert _code(e) == ERROR_INVALID_HANDLE
+    assert winerror(e) == ERROR_INVALID_HANDLE
     assert svc.query().state  # the owner's handle is untouched
     svc.close()
 
@@ -304,7 +275,7 @@ def test_b10_closing_manager_keeps_service_handles(mgr, connect, name):
         opened.close()
     with pytest.raises(ScmError) as e:
         mgr.open_service(name, access=ServiceAccess.QUERY_STATUS)
-    assert _code(e) == ERROR_SERVICE_DOES_NOT_EXIST  # deleted + all handles closed (B94)
+    assert winerror(e) == ERROR_SERVICE_DOES_NOT_EXIST  # deleted + all handles closed (B94)
 
 
 # --- B11 --------------------------------------------------------------------------------------
@@ -325,16 +296,16 @@ def test_b11_missing_display_name_is_the_service_name(mgr, make, name, display):
 def test_b24_exists_1073(mgr, make, name):
     """CreateService with a name that already exists fails with ERROR_SERVICE_EXISTS (1073)."""
     make(name).close()
-    other = _uname()
+    other = unique_name()
     make(other).close()
     for n in (name, name.upper()):
         with pytest.raises(ScmError) as e:
             mgr.create_service(n, BINPATH)
-        assert _code(e) == ERROR_SERVICE_EXISTS
+        assert winerror(e) == ERROR_SERVICE_EXISTS
     # existence is checked before the display name (B17): 1073, not 1078
     with pytest.raises(ScmError) as e:
         mgr.create_service(name, BINPATH, display_name=other)
-    assert _code(e) == ERROR_SERVICE_EXISTS
+    assert winerror(e) == ERROR_SERVICE_EXISTS
 
 
 def test_b24_marked_for_delete_1072(mgr, make, name):
@@ -345,7 +316,7 @@ def test_b24_marked_for_delete_1072(mgr, make, name):
         for n in (name, name.upper()):
             with pytest.raises(ScmError) as e:
                 mgr.create_service(n, BINPATH)
-            assert _code(e) == ERROR_SERVICE_MARKED_FOR_DELETE
+            assert winerror(e) == ERROR_SERVICE_MARKED_FOR_DELETE
     finally:
         svc.close()
 
@@ -366,14 +337,14 @@ def test_b24_marked_for_delete_1072(mgr, make, name):
 def test_b25_display_name_equal_to_other_key_name_1078(mgr, make, name):
     """CreateService whose display name equals an existing service's key name fails with 1078."""
     make(name).close()
-    other = _uname()
+    other = unique_name()
     for display in (name, name.upper()):
         with pytest.raises(ScmError) as e:
             make(other, display_name=display)
-        assert _code(e) == ERROR_DUPLICATE_SERVICE_NAME
+        assert winerror(e) == ERROR_DUPLICATE_SERVICE_NAME
     with pytest.raises(ScmError) as e:
         mgr.open_service(other, access=ServiceAccess.QUERY_STATUS)
-    assert _code(e) == ERROR_SERVICE_DOES_NOT_EXIST  # nothing was created
+    assert winerror(e) == ERROR_SERVICE_DOES_NOT_EXIST  # nothing was created
 
 
 def test_b25_display_name_equal_to_own_key_name_is_fine(mgr, make, name):
@@ -385,7 +356,7 @@ def test_b25_display_name_equal_to_own_key_name_is_fine(mgr, make, name):
 def test_b26_duplicate_display_name_accepted_key_name_returns_older(mgr, make):
     """Win10 1709+ accepts a display name equal to another's; GetServiceKeyName then returns the older service."""
     # name the older one so it sorts *after* the newer one: creation order, not name order, decides
-    older, newer = _uname("z"), _uname("a")
+    older, newer = unique_name("z"), unique_name("a")
     display = "Shared display " + uuid.uuid4().hex[:8]
     make(older, display_name=display).close()
     with make(newer, display_name=display.upper()) as svc:
