@@ -34,27 +34,34 @@ DEFAULT_PRESHUTDOWN_MS = 180000
 LOCAL_SYSTEM = "LocalSystem"
 
 
+#: The slots that come from the database (the rest is live state).
+CONFIG_FIELDS = (
+    "service_type",
+    "start_type",
+    "error_control",
+    "image_path",
+    "display_name",
+    "group",
+    "tag",
+    "depend_on_service",
+    "depend_on_group",
+    "object_name",
+    "description",
+    "failure_actions",
+    "failure_actions_on_non_crash",
+    "delayed_auto_start",
+    "preshutdown_timeout",
+    "marked_for_delete",
+)
+
+
 class ServiceRecord:
     """Configuration plus runtime state of one installed service."""
 
     __slots__ = (
         "name",
-        "service_type",
-        "start_type",
-        "error_control",
-        "image_path",
-        "display_name",
-        "group",
-        "tag",
-        "depend_on_service",
-        "depend_on_group",
-        "object_name",
-        "description",
-        "failure_actions",
-        "failure_actions_on_non_crash",
-        "delayed_auto_start",
-        "preshutdown_timeout",
-        # runtime
+        *CONFIG_FIELDS,
+        # live state
         "state",
         "accepted",
         "win32_exit",
@@ -64,7 +71,6 @@ class ServiceRecord:
         "pid",
         "host",
         "handles",
-        "marked_for_delete",
         "stop_sent",
         "starting",
         "waiters",
@@ -159,25 +165,6 @@ class ServiceRecord:
         )
 
 
-#: The slots that come from the database (the rest is live state).
-CONFIG_FIELDS = (
-    "service_type",
-    "start_type",
-    "error_control",
-    "image_path",
-    "display_name",
-    "group",
-    "tag",
-    "depend_on_service",
-    "depend_on_group",
-    "object_name",
-    "description",
-    "failure_actions",
-    "failure_actions_on_non_crash",
-    "delayed_auto_start",
-    "preshutdown_timeout",
-    "marked_for_delete",
-)
 
 
 def split_dependencies(deps: list[str] | tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
