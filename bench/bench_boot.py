@@ -68,6 +68,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bare_spawner
 from bench_cli import DEFAULT_VENV, ensure_supervisor
 from common import (
+    SUPERVISORD_HEADER,
     Interference,
     bytecode_situation,
     machine,
@@ -494,23 +495,6 @@ def reaped_children_cpu() -> float:
 
 # --- supervisord --------------------------------------------------------------------------------------
 
-SUP_HEADER = """\
-[unix_http_server]
-file={dir}/supervisor.sock
-
-[supervisord]
-logfile={dir}/supervisord.log
-pidfile={dir}/supervisord.pid
-childlogdir={dir}
-nodaemon=true
-
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[supervisorctl]
-serverurl=unix://{dir}/supervisor.sock
-"""
-
 #: One group per chain level (level 1: the chain heads and the independent ones). supervisord stops
 #: one group per turn of its main loop (up to 1 s each), in reverse priority order; with one group
 #: per program (its default) stopping 200 programs takes minutes.
@@ -566,7 +550,7 @@ class Supervisor:
         self.fifo = self.dir / "ready.fifo"
         os.mkfifo(self.fifo)
         command = f"{shlex.quote(sys.executable)} -c {shlex.quote(SUP_CHILD)} {shlex.quote(str(self.fifo))}"
-        parts = [SUP_HEADER.format(dir=self.dir)]
+        parts = [SUPERVISORD_HEADER.format(dir=self.dir)]
         levels: list[list[str]] = [list(sset.independent)] + [[] for _ in range(sset.depth - 1)]
         for chain in sset.chains:
             for k, name in enumerate(chain):

@@ -45,6 +45,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (
+    SUPERVISORD_HEADER,
     Daemon,
     Interference,
     bytecode_situation,
@@ -95,22 +96,7 @@ def ensure_supervisor(venv: Path) -> str:
     return f"supervisor {version} (Python {pyver}, venv {venv})"
 
 
-SUPERVISORD_CONF = """\
-[unix_http_server]
-file={dir}/supervisor.sock
-
-[supervisord]
-logfile={dir}/supervisord.log
-pidfile={dir}/supervisord.pid
-childlogdir={dir}
-nodaemon=true
-
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[supervisorctl]
-serverurl=unix://{dir}/supervisor.sock
-
+SUPERVISORD_CONF = SUPERVISORD_HEADER + """
 [program:{name}]
 command=sleep 1000
 autostart=true

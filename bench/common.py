@@ -286,3 +286,22 @@ def machine() -> dict[str, str]:
         "python": f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})",
         "kernel": platform.release(),
     }
+
+
+#: The part of a private supervisord config every comparison shares ({dir}: its directory).
+SUPERVISORD_HEADER = """\
+[unix_http_server]
+file={dir}/supervisor.sock
+
+[supervisord]
+logfile={dir}/supervisord.log
+pidfile={dir}/supervisord.pid
+childlogdir={dir}
+nodaemon=true
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://{dir}/supervisor.sock
+"""
