@@ -256,11 +256,8 @@ class Scm:
         return [self._open_handle(s, rec, granted), rec.tag]
 
     def _free_tag(self, group: str) -> int:
-        used = {r.tag for r in graph.group_members(self.records, group)}
-        order = self.db.read_key("Control\\GroupOrderList").get(group)
-        if order and order[0] == REG_BINARY and isinstance(order[1], bytes) and len(order[1]) >= 4:
-            n = int.from_bytes(order[1][:4], "little")
-            used |= {int.from_bytes(order[1][4 + 4 * i : 8 + 4 * i], "little") for i in range(n)}
+        """B22: the lowest tag neither used in the group nor listed in its tag vector."""
+        used = {r.tag for r in graph.group_members(self.records, group)} | set(boot.tag_order(self.db, group))
         tag = 1
         while tag in used:
             tag += 1
