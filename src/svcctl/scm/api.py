@@ -150,5 +150,3 @@ def dispatch(scm: Scm, session: Session, msg: dict[str, Any]) -> Any | Awaitable
     method: Callable[..., Any] = getattr(scm, op)
     return method(session, **args)
 
-
-ASYNC_OPS = frozenset({"start", "control", "watch", "events_since"})

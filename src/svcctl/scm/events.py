@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import message
 from .database import Database
 
 #: Event ID -> (level, template). ``%1``.. are filled from the event's arguments.
@@ -46,10 +45,6 @@ TEMPLATES: dict[int, tuple[str, str]] = {
 
 #: How the state appears in 7036 texts (Windows' wording).
 STATE_WORDS = {1: "stopped", 2: "start pending", 3: "stop pending", 4: "running", 5: "continue pending", 6: "pause pending", 7: "paused"}
-
-
-def error_text(code: int) -> str:
-    return f"{message(code)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,6 @@ from ..types import (
     ServiceType,
     StartType,
     State,
-    Status,
 )
 from .database import REG_BINARY, REG_DWORD, REG_EXPAND_SZ, REG_MULTI_SZ, REG_SZ, Value, Values
 
@@ -147,9 +146,6 @@ class ServiceRecord:
             self.pid,
             0,
         ]
-
-    def status(self) -> Status:
-        return Status.from_wire(self.status_wire())
 
     def config(self) -> Config:
         return Config(
