@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -352,3 +353,44 @@ def test_boot_brings_up_every_chain(machine, svchost, hostlog):
     t = first(hostlog, "start")
     for c in range(chains):
         assert [t[f"c{c}l{level}"] for level in range(depth)] == sorted(t[f"c{c}l{level}"] for level in range(depth))
+
+
+_EXIT_PROBE = """
+import atexit, sys
+from svcctl.svc import Service, run
+
+out = sys.argv[1]
+atexit.register(lambda: open(out + ".atexit", "w").close())
+
+
+class Probe(Service):
+    pass
+
+
+run(Probe)
+open(out + ".after-run", "w").close()
+"""
+
+
+@pytest.mark.parametrize("backend_name", ["portable"])
+def test_shutdown_ends_service_process_after_atexit(backend_name, tmp_path):
+    """At shutdown a stopped service process ends right away: its atexit handlers run, code
+    after ``run()`` does not (as Windows does not wait for it). A plain STOP keeps both."""
+    script = tmp_path / "probe.py"
+    script.write_text(_EXIT_PROBE)
+    d = Daemon(tmp_path / "h", "--pipe-timeout", "5000")
+    mgr = d.connect()
+    outs = {n: tmp_path / n for n in ("stopped", "shut")}
+    for n, out in outs.items():
+        with mgr.create_service(n, f"{sys.executable} {script} {out}") as svc:
+            svc.start()
+            svc.wait(State.RUNNING, 10)
+    with mgr.open_service("stopped") as svc:
+        svc.stop()
+        svc.wait(State.STOPPED, 10)
+    eventually(lambda: Path(f"{outs['stopped']}.after-run").exists(), 10, "code after run() on STOP")
+    eventually(lambda: Path(f"{outs['stopped']}.atexit").exists(), 10, "atexit on STOP")
+    mgr.disconnect()
+    assert d.stop() == 0
+    assert Path(f"{outs['shut']}.atexit").exists()
+    assert not Path(f"{outs['shut']}.after-run").exists()

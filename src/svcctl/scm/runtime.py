@@ -436,12 +436,12 @@ class Runtime:
         await asyncio.gather(*(self._shutdown_one(r, Control.PRESHUTDOWN, r.preshutdown_timeout) for r in pre))
         deadline = loop.time() + timeout_ms / 1000
         rest = [r for r in live if r not in pre and r.state is not State.STOPPED]
-        for rec in rest:  # B133: in database order, dependencies not considered
-            if rec.accepted & Accept.SHUTDOWN and not rec.stop_sent and rec.state is not State.START_PENDING:
-                try:
-                    await self.control(rec, Control.SHUTDOWN)
-                except ScmError:
-                    pass  # B135: an error only delays shutdown
+        # B133: sent in database order, dependencies not considered. The handlers' replies are
+        # awaited together: one slow handler must not hold back the notice to every later service.
+        await asyncio.gather(*(
+            self._notify_shutdown(rec) for rec in rest
+            if rec.accepted & Accept.SHUTDOWN and not rec.stop_sent and rec.state is not State.START_PENDING
+        ))
         for rec in rest:
             while rec.state is not State.STOPPED and loop.time() < deadline:
                 await self.changed(rec, max(0.0, deadline - loop.time()))
@@ -452,6 +452,12 @@ class Runtime:
         for host in hosts:
             if host.process is not None:
                 await host.process.exited
+
+    async def _notify_shutdown(self, rec: ServiceRecord) -> None:
+        try:
+            await self.control(rec, Control.SHUTDOWN)
+        except ScmError:
+            pass  # B135: an error only delays shutdown
 
     async def _shutdown_one(self, rec: ServiceRecord, code: int, timeout_ms: int) -> None:
         loop = asyncio.get_running_loop()

@@ -4,10 +4,17 @@ The calling thread becomes the control dispatcher: it says hello with the servic
 for each ``start`` creates a ServiceMain thread (argv[0] = the service name, B49), and for each
 ``control`` calls that service's handler and returns its result. It returns once every service
 of the process has reported STOPPED (B55).
+
+At system shutdown (the SCM sent SHUTDOWN or PRESHUTDOWN) the process then ends at once: atexit
+handlers run and stdio is flushed, but interpreter teardown is skipped. Windows does not wait
+for service processes once their services have stopped at shutdown, and teardown costs ~5 ms
+of CPU per process, which for a few hundred services is most of the daemon's shutdown time.
+``Dispatcher.exit_on_shutdown = False`` keeps the process (and code after ``run()``) alive.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -36,8 +43,14 @@ ServiceMain = Callable[["Dispatcher", list[str]], object]
 HandlerEx = Callable[[int, int, object], int]
 
 
+_SHUTDOWN_CONTROLS = (5, 15)  # SERVICE_CONTROL_SHUTDOWN, SERVICE_CONTROL_PRESHUTDOWN
+
+
 class Dispatcher:
     """One process's connection to the SCM and the services it hosts."""
+
+    #: End the process right after the last service stopped, when that was a system shutdown.
+    exit_on_shutdown = True
 
     def __init__(self, table: dict[str, ServiceMain]) -> None:
         if not table or not all(isinstance(k, str) and callable(v) for k, v in table.items()):
@@ -49,6 +62,7 @@ class Dispatcher:
         self._started: dict[str, StatusHandle] = {}
         self._done = threading.Event()
         self._binding: _channel.Binding = (None, None)
+        self._shutdown_seen = False
 
     # --- API used by ServiceMain ---------------------------------------------------------------
 
@@ -120,6 +134,8 @@ class Dispatcher:
             _channel.release()
             self._chan = None
             chan.close()
+        if self._shutdown_seen and self._done.is_set() and self.exit_on_shutdown and self._binding[0] is None:
+            _exit_now()
 
     def _serve(self, msg: dict[str, Any]) -> None:
         rid, op = msg.get("id"), msg.get("op")
@@ -143,6 +159,8 @@ class Dispatcher:
                 self._send({"re": rid, "r": ERROR_CALL_NOT_IMPLEMENTED})
                 return
             code, event, data = int(msg.get("code", 0)), int(msg.get("event", 0)), msg.get("data")
+            if code in _SHUTDOWN_CONTROLS:
+                self._shutdown_seen = True
             try:
                 result = entry[0](code, event, data)
             except Exception:  # a handler that raises must not take the dispatcher down
@@ -159,6 +177,22 @@ class Dispatcher:
             status = self._started.get(key.lower())
             if status is not None and not status.stopped.is_set():
                 status.stop(win32=ERROR_EXCEPTION_IN_SERVICE)
+
+
+def _exit_now() -> None:
+    """Leave the process as at system shutdown: atexit handlers and stdio flush, no teardown."""
+    import atexit
+
+    try:
+        atexit._run_exitfuncs()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(0)
 
 
 def _print_exception() -> None:
