@@ -32,6 +32,7 @@ ERROR_INVALID_NAME = 123
 ERROR_INVALID_LEVEL = 124
 ERROR_BAD_EXE_FORMAT = 193
 ERROR_MORE_DATA = 234
+ERROR_DIRECTORY = 267
 ERROR_INVALID_ADDRESS = 487
 ERROR_DEPENDENT_SERVICES_RUNNING = 1051
 ERROR_INVALID_SERVICE_CONTROL = 1052
@@ -96,6 +97,7 @@ MESSAGES: dict[int, str] = {
     ERROR_INVALID_LEVEL: 'The system call level is not correct.',
     ERROR_BAD_EXE_FORMAT: '%1 is not a valid Win32 application.',
     ERROR_MORE_DATA: 'More data is available.',
+    ERROR_DIRECTORY: 'The directory name is invalid.',
     ERROR_INVALID_ADDRESS: 'Attempt to access invalid address.',
     ERROR_DEPENDENT_SERVICES_RUNNING: 'A stop control has been sent to a service that other running services are dependent on.',
     ERROR_INVALID_SERVICE_CONTROL: 'The requested control is not valid for this service.',

@@ -210,6 +210,28 @@ class Manager:
         )
         return rows
 
+    # --- the registry next to the services (srvany's and NSSM's Parameters) -------------------
+
+    def reg_get(self, key: str) -> dict[str, dict[str, tuple[int, Any]]]:
+        r"""Values of ``key`` (relative to ``HKLM\SYSTEM\CurrentControlSet``) and of every key
+        below it: ``{subkey relative to key ("" for key itself): {name: (REG_* type, data)}}``."""
+        from ..regvalue import from_wire
+
+        raw: dict[str, dict[str, Any]] = self.backend.call("reg_get", scm=self.handle, key=key)
+        return {k: {n: from_wire(v) for n, v in values.items()} for k, values in raw.items()}
+
+    def reg_set(self, key: str, values: dict[str, tuple[int, Any] | None], replace: bool = False) -> None:
+        r"""Set values (``None`` deletes one) of a ``Services\<name>\Parameters`` key, in one
+        transaction; ``replace`` first drops the values not named."""
+        from ..regvalue import to_wire
+
+        wire = {n: None if v is None else to_wire(v) for n, v in values.items()}
+        self.backend.call("reg_set", scm=self.handle, key=key, values=wire, replace=replace)
+
+    def reg_delete(self, key: str) -> None:
+        """Delete a ``Parameters`` key, or a key below it, with its subkeys."""
+        self.backend.call("reg_delete", scm=self.handle, key=key)
+
 
 class Service:
     """An open service handle."""

@@ -115,6 +115,10 @@ OPS: dict[str, dict[str, tuple[Check, Any]]] = {
     "tag_order": {"scm": (_int, _REQUIRED), "group": (_str, _REQUIRED)},
     "set_tag_order": {"scm": (_int, _REQUIRED), "group": (_str, _REQUIRED), "tags": (_ints, _REQUIRED)},
     "watch": {"h": (_int, _REQUIRED), "seen": (_seen, None), "timeout_ms": (_int, 0)},
+    "reg_get": {"scm": (_int, _REQUIRED), "key": (_str, _REQUIRED)},
+    "reg_set": {"scm": (_int, _REQUIRED), "key": (_str, _REQUIRED), "values": (_any, _REQUIRED),
+                "replace": (_bool, False)},
+    "reg_delete": {"scm": (_int, _REQUIRED), "key": (_str, _REQUIRED)},
 }
 
 _ENVELOPE = frozenset({"id", "op"})

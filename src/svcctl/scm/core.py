@@ -56,6 +56,7 @@ from .database import REG_BINARY, REG_MULTI_SZ, SERVICES, Database
 from .events import EventLog
 from .record import ServiceRecord, from_values, to_values
 from .recovery import Recovery
+from .regapi import RegistryApi
 from .runtime import Runtime
 from .security import Identity, grant, require, scm_rights, service_rights
 
@@ -99,8 +100,8 @@ _CONTROL_RIGHT: dict[int, int] = {
 HUNG_START_S = 80.0
 
 
-class Scm:
-    """The service control manager of one database."""
+class Scm(RegistryApi):
+    """The service control manager of one database (registry calls in :mod:`.regapi`)."""
 
     def __init__(self, db: Database, events: EventLog, runtime: Runtime) -> None:
         self.db = db

@@ -13,12 +13,12 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-REG_SZ = 1
-REG_EXPAND_SZ = 2
-REG_BINARY = 3
-REG_DWORD = 4
-REG_MULTI_SZ = 7
-REG_QWORD = 11
+from ..regvalue import REG_BINARY, REG_DWORD, REG_EXPAND_SZ, REG_MULTI_SZ, REG_QWORD, REG_SZ
+
+__all__ = [  # the REG_* types are re-exported: the SCM's modules take them from here
+    "CONTROL", "REG_BINARY", "REG_DWORD", "REG_EXPAND_SZ", "REG_MULTI_SZ", "REG_QWORD", "REG_SZ", "SERVICES",
+    "Database", "Value", "Values",
+]
 
 #: A registry value as stored: (REG_* type, data). MULTI_SZ data is a tuple of strings.
 Value = tuple[int, Any]

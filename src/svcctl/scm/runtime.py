@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shlex
 import signal
 import socket
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import cmdline
 from ..errors import (
     ERROR_DIFFERENT_SERVICE_ACCOUNT,
     ERROR_INVALID_SERVICE_CONTROL,
@@ -63,29 +63,7 @@ class Settings:
     base_env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
-def split_command_line(image_path: str) -> list[str]:
-    """argv of an ImagePath: %VAR% expanded (REG_EXPAND_SZ), then POSIX shell-style quoting."""
-    expanded = _expand_percent(image_path)
-    try:
-        return shlex.split(expanded)
-    except ValueError:
-        return expanded.split()
-
-
-def _expand_percent(text: str) -> str:
-    parts = text.split("%")
-    if len(parts) < 3:
-        return text
-    out = [parts[0]]
-    i = 1
-    while i < len(parts):
-        if i + 1 < len(parts) and parts[i] and parts[i] in os.environ:
-            out.append(os.environ[parts[i]] + parts[i + 1])
-            i += 2
-        else:
-            out.append("%" + parts[i])
-            i += 1
-    return "".join(out)
+split_command_line = cmdline.split
 
 
 class Runtime:
@@ -288,7 +266,8 @@ class Runtime:
         if not argv:
             raise ScmError(2, "empty image path")
         loop = asyncio.get_running_loop()
-        host = Host(rec.image_path.casefold(), rec.object_name or "LocalSystem", self._on_status, self._on_lost)
+        host = Host(rec.image_path.casefold(), rec.object_name or "LocalSystem", self._on_status, self._on_lost,
+                    self._on_event)
         ours, theirs = socket.socketpair()
         try:
             env = dict(self.settings.base_env)
@@ -331,6 +310,12 @@ class Runtime:
             checkpoint=s[5] & 0xFFFFFFFF,
             wait_hint=s[6] & 0xFFFFFFFF,
         )
+
+    def _on_event(self, host: Host, name: str, level: str, text: str) -> None:
+        """A service reports an event about itself (the wrapper: why its program stopped)."""
+        rec = host.records.get(name.lower())
+        if rec is not None and rec.host is host:
+            self.events.write(7920, rec.name, text, level="info" if level == "information" else level)
 
     def _on_lost(self, host: Host) -> None:
         """A process that still runs services but dropped its channel cannot be managed: end it
