@@ -129,16 +129,43 @@ def cmd_status(mgr: Manager, args: list[str], out: TextIO) -> int:
     ]
     if desc:
         lines.append(f"  description: {desc}")
+    lines.extend(_wrapped_lines(mgr, name, cfg.binary_path))
     if st.state == State.STOPPED:
         lines.append(f"  last stop:   {exit_summary(st)}")
     if events:
         lines.append("  recent events:")
         for e in events:
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e[1]))
-            text = " ".join(part.strip() for part in str(e[5]).splitlines() if part.strip())
-            lines.append(f"    {when}  {e[2]}  {text}")
+            parts = [part.rstrip() for part in str(e[5]).splitlines() if part.strip()]
+            if e[2] == 7920:  # the wrapper's own report: keep its lines (the program's stderr)
+                lines.append(f"    {when}  {e[2]}  {parts[0] if parts else ''}")
+                lines.extend(f"{'':29}{part}" for part in parts[1:])
+            else:
+                lines.append(f"    {when}  {e[2]}  {' '.join(p.strip() for p in parts)}")
     out.write("\n".join(lines) + "\n")
     return 0
+
+
+def _wrapped_lines(mgr: Manager, name: str, image: str) -> list[str]:
+    """What a wrapped service runs, where, and where its output goes."""
+    from ..cmdline import split
+    from ..wrapper import is_wrapper_command
+
+    if not is_wrapper_command(split(image)):
+        return []
+    from ..wrapper.settings import Settings
+
+    try:
+        params = Settings(mgr.reg_get(f"Services\\{name}\\Parameters").get("", {}))
+    except ScmError:
+        return []
+    out = [f"  program:     {params['Application']} {params['AppParameters']}".rstrip(),
+           f"  directory:   {params['AppDirectory'] or '(the program directory)'}"]
+    logs = [f"{label} {params[key]}" for label, key in (("stdout", "AppStdout"), ("stderr", "AppStderr"))
+            if params[key]]
+    if logs:
+        out.append(f"  logs:        {', '.join(logs)}")
+    return out
 
 
 def completion_script(shell: str) -> str:

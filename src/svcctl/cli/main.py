@@ -21,6 +21,10 @@ friendly:   list [--json]            services with state, start type, pid, uptim
             demo                     walk a native Python service through the seed's states
             events [NAME] [--since 10m] [--follow] [--json]   the SCM's event log
             completion bash|zsh      shell completion script
+wrapper:    install NAME [options] -- PROGRAM [ARGS]   run any program as a service
+            set|get|reset NAME KEY [VALUE]   its settings (NSSM's names)    dump NAME
+            rotate NAME              rotate its logs now
+            debug NAME               run it in the foreground exactly as the service would
 
 --json works on every query verb. State lives in $SVCCTL_HOME (default ~/.local/state/svcctl).
 SVCCTL_SC_STYLE=legacy prints the Windows XP/2003 layout of seed 000's transcripts.
@@ -49,6 +53,10 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         from ..demo import main as demo
 
         return demo(rest)
+    if verb in ("install", "set", "get", "reset", "dump", "rotate", "debug"):
+        from .wrap import run as run_wrapper_verb
+
+        return run_wrapper_verb(verb, rest, out)
     if "--help" in rest or "-h" in rest:
         from .usage import usage_for
 

@@ -16,9 +16,11 @@ from ..scm.api import dispatch
 from ..scm.core import Scm, Session
 from ..scm.database import Database
 from ..scm.events import EventLog
+from ..scm.hosting import HostingSpawner
 from ..scm.oslayer import InProcessSpawner
 from ..scm.runtime import Runtime, Settings
 from ..scm.security import Identity
+from ..wrapper.posix import PosixProcessLayer
 from .backend import Backend
 
 
@@ -38,7 +40,8 @@ class MemoryScm:
     async def _build(self) -> Scm:
         db = Database(":memory:")
         events = EventLog(db, self.loop.call_soon)
-        return Scm(db, events, Runtime(InProcessSpawner(), events, self.settings))
+        spawner = HostingSpawner(InProcessSpawner(), db, PosixProcessLayer(use_cgroups=False))
+        return Scm(db, events, Runtime(spawner, events, self.settings))
 
     def run(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()

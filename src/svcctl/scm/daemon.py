@@ -12,6 +12,7 @@ import asyncio
 import fcntl
 import grp
 import os
+import resource
 import signal
 import sys
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from ..home import DATABASE_NAME, LOCK_NAME, resolve_home, socket_path
 from .core import Scm
 from .database import CONTROL, REG_DWORD, Database
 from .events import EventLog
+from .hosting import HostingSpawner
 from .oslayer import PosixSpawner
 from .runtime import Runtime, Settings
 from .server import ClientProtocol
@@ -124,7 +126,9 @@ async def serve(opts: Options) -> int:
     )
     wait_to_kill = opts.wait_to_kill_ms or _control_dword(db, "WaitToKillServiceTimeout", 20000)
     events = EventLog(db, loop.call_soon)
-    scm = Scm(db, events, Runtime(PosixSpawner(), events, settings))
+    spawner = HostingSpawner(PosixSpawner(), db)
+    scm = Scm(db, events, Runtime(spawner, events, settings))
+    _raise_open_file_limit()  # each wrapped program holds a few pipes and a pidfd here
 
     path = Path(socket_path(home))
     if path.exists() or path.is_symlink():
@@ -159,9 +163,19 @@ async def serve(opts: Options) -> int:
         path.unlink()
     except FileNotFoundError:
         pass
+    spawner.close()
     db.close()
     lock.close()
     return 0
+
+
+def _raise_open_file_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
 
 
 def main(argv: list[str]) -> int:

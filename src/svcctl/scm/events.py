@@ -35,6 +35,8 @@ TEMPLATES: dict[int, tuple[str, str]] = {
     7900: ("error", "The %1 service (error control %2) failed to start: the service manager reverts to the last-known-good configuration and starts again. The configuration that failed is kept under Failed\\Services."),
     7901: ("error", "The %1 service (error control CRITICAL) failed to start while the last-known-good configuration is in use: start-up stops here."),
     7902: ("info", "The service manager started with the last-known-good configuration; the configuration it replaced is kept under Failed\\Services."),
+    # Written by a service about itself (ReportEvent's counterpart); the level is the service's.
+    7920: ("info", "%1"),
     7034: ("error", "The %1 service terminated unexpectedly.  It has done this %2 time(s)."),
     7035: ("info", "The %1 service was successfully sent a %2 control."),
     7036: ("info", "The %1 service entered the %2 state."),
@@ -76,8 +78,9 @@ class EventLog:
         self._buffer: list[tuple[float, int, str, str | None, str, str | None]] = []
         self._waiters: list[Callable[[], None]] = []
 
-    def write(self, event_id: int, service: str | None, *args: object, data: dict[str, Any] | None = None) -> None:
-        level = TEMPLATES[event_id][0]
+    def write(self, event_id: int, service: str | None, *args: object, data: dict[str, Any] | None = None,
+              level: str | None = None) -> None:
+        level = level or TEMPLATES[event_id][0]
         row = (time.time(), event_id, level, service, render(event_id, args), json.dumps(data) if data else None)
         if not self._buffer:
             self._schedule(self.flush)

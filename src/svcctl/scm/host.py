@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from .record import ServiceRecord
 
 
+#: Levels a service may give the events it reports, and the longest text kept.
+EVENT_LEVELS = ("error", "warning", "information", "info")
+MAX_EVENT_TEXT = 16384
+
+
 class Host(asyncio.Protocol):
     """One running service image, seen from the SCM."""
 
@@ -29,6 +34,7 @@ class Host(asyncio.Protocol):
         account: str,
         on_status: Callable[[Host, str, list[int]], None],
         on_lost: Callable[[Host], None],
+        on_event: Callable[[Host, str, str, str], None] | None = None,
     ) -> None:
         self.image = image
         self.account = account
@@ -42,6 +48,7 @@ class Host(asyncio.Protocol):
         self.closing = False
         self._on_status = on_status
         self._on_lost = on_lost
+        self._on_event = on_event
         self._transport: asyncio.Transport | None = None
         self._decoder = wire.Decoder()
         self._ids = itertools.count(1)
@@ -99,6 +106,10 @@ class Host(asyncio.Protocol):
             name, s = msg.get("name"), msg.get("s")
             if isinstance(name, str) and isinstance(s, list) and len(s) == 7 and all(type(x) is int for x in s):
                 self._on_status(self, name, s)
+        elif op == "event":
+            name, level, text = msg.get("name"), msg.get("level"), msg.get("text")
+            if self._on_event and isinstance(name, str) and level in EVENT_LEVELS and isinstance(text, str):
+                self._on_event(self, name, str(level), text[:MAX_EVENT_TEXT])
         elif op == "hello":
             services = msg.get("services")
             ok = isinstance(services, list) and services and all(isinstance(s, str) for s in services)

@@ -35,7 +35,9 @@ from ..svc import channel as svc_channel
 class Process(Protocol):
     """A started service image."""
 
-    pid: int
+    @property
+    def pid(self) -> int: ...
+
     #: Resolves with the exit status once the image's main process has ended.
     exited: asyncio.Future[int]
 

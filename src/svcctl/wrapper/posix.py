@@ -1,0 +1,266 @@
+"""The wrapper's POSIX process layer: a cgroup per program when one can be made, else a session.
+
+A program is started in its own session, so SIGINT/SIGTERM/SIGKILL reach its process group. A
+process that leaves the group (``setsid``, the classic daemon double fork) would escape that; a
+cgroup v2 holds it anyway. When the daemon may create cgroups (root, or a delegated subtree) each
+program gets one below the daemon's own: signals then go to every member, ``cgroup.kill`` ends
+the tree, ``cgroup.freeze`` pauses it, and the tree is gone when ``populated`` drops to 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import itertools
+import os
+import signal
+import subprocess
+
+from ..errors import (
+    ERROR_ACCESS_DENIED,
+    ERROR_BAD_EXE_FORMAT,
+    ERROR_DIRECTORY,
+    ERROR_FILE_NOT_FOUND,
+    ERROR_PATH_NOT_FOUND,
+    ScmError,
+)
+from .process import CLOSE, INTERRUPT, KILL, Program
+
+_SIGNALS = {INTERRUPT: signal.SIGINT, CLOSE: signal.SIGTERM, KILL: signal.SIGKILL}
+#: How often an exited program's leftover tree is checked while waiting for it to go.
+_GONE_POLL_S = 0.01
+
+
+def _win32_code(exc: OSError, exe: str, cwd: str) -> ScmError:
+    if not os.path.isdir(cwd):
+        return ScmError(ERROR_DIRECTORY, f"working directory {cwd!r} does not exist")
+    if isinstance(exc, FileNotFoundError):
+        parent = os.path.dirname(exe)
+        code = ERROR_PATH_NOT_FOUND if parent and not os.path.isdir(parent) else ERROR_FILE_NOT_FOUND
+        return ScmError(code, f"{exe}: {exc.strerror}")
+    if isinstance(exc, PermissionError):
+        return ScmError(ERROR_ACCESS_DENIED, f"{exe}: {exc.strerror}")
+    if exc.errno == errno.ENOEXEC:
+        return ScmError(ERROR_BAD_EXE_FORMAT, f"{exe}: {exc.strerror}")
+    return ScmError(ERROR_FILE_NOT_FOUND, f"{exe}: {exc.strerror}")
+
+
+def _cgroup_base() -> str | None:
+    """This process's cgroup v2 directory, if this process may create cgroups below it."""
+    mount = None
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                fields = line.split()
+                sep = fields.index("-")
+                if fields[sep + 1] == "cgroup2":
+                    mount = fields[4]
+                    break
+        with open("/proc/self/cgroup") as f:
+            own = next((ln.strip()[3:] for ln in f if ln.startswith("0::")), None)
+    except (OSError, ValueError, StopIteration):
+        return None
+    if mount is None or own is None:
+        return None
+    base = os.path.join(mount, own.lstrip("/"))
+    return base if os.access(base, os.W_OK) else None
+
+
+class PosixProgram:
+    __slots__ = ("pid", "exited", "_popen", "_loop", "_cgroup", "_pidfd")
+
+    def __init__(self, popen: subprocess.Popen[bytes], cgroup: str | None, loop: asyncio.AbstractEventLoop) -> None:
+        self.pid = popen.pid
+        self._popen = popen
+        self._loop = loop
+        self._cgroup = cgroup
+        self.exited: asyncio.Future[int] = loop.create_future()
+        self._pidfd = os.pidfd_open(self.pid)
+        loop.add_reader(self._pidfd, self._on_exit)
+
+    def _on_exit(self) -> None:
+        self._loop.remove_reader(self._pidfd)
+        os.close(self._pidfd)
+        self._pidfd = -1
+        if not self.exited.done():
+            self.exited.set_result(self._popen.wait())
+
+    def _members(self) -> list[int]:
+        assert self._cgroup is not None
+        try:
+            with open(os.path.join(self._cgroup, "cgroup.procs")) as f:
+                return [int(line) for line in f if line.strip()]
+        except OSError:
+            return []
+
+    def signal(self, step: str) -> None:
+        sig = _SIGNALS[step]
+        if self._cgroup is not None:
+            if sig == signal.SIGKILL and _write(os.path.join(self._cgroup, "cgroup.kill"), "1"):
+                return
+            for pid in self._members():
+                _kill(pid, sig)
+            return
+        try:
+            os.killpg(self.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def alive(self) -> bool:
+        if self._cgroup is not None:
+            try:
+                with open(os.path.join(self._cgroup, "cgroup.events")) as f:
+                    return "populated 1" in f.read()
+            except OSError:
+                return False
+        if not self.exited.done():
+            return True
+        try:
+            os.killpg(self.pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+
+    async def gone(self, timeout: float) -> bool:
+        deadline = self._loop.time() + timeout
+        if not self.exited.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self.exited), timeout)
+            except TimeoutError:
+                return False
+        while self.alive():
+            if self._loop.time() >= deadline:
+                return False
+            await asyncio.sleep(_GONE_POLL_S)
+        return True
+
+    def suspend(self) -> None:
+        if self._cgroup is None or not _write(os.path.join(self._cgroup, "cgroup.freeze"), "1"):
+            self._signal_raw(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._cgroup is None or not _write(os.path.join(self._cgroup, "cgroup.freeze"), "0"):
+            self._signal_raw(signal.SIGCONT)
+
+    def _signal_raw(self, sig: int) -> None:
+        if self._cgroup is not None:
+            for pid in self._members():
+                _kill(pid, sig)
+        else:
+            try:
+                os.killpg(self.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def release(self) -> None:
+        if self._cgroup is not None:
+            _remove_cgroup(self._loop, self._cgroup, 100)
+            self._cgroup = None
+
+
+def _remove_cgroup(loop: asyncio.AbstractEventLoop, path: str, tries: int) -> None:
+    """rmdir fails while the last members are still being torn down: retry a little later."""
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        if tries > 0:
+            loop.call_later(_GONE_POLL_S, _remove_cgroup, loop, path, tries - 1)
+
+
+def _kill(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _write(path: str, text: str) -> bool:
+    try:
+        fd = os.open(path, os.O_WRONLY)
+    except OSError:
+        return False
+    try:
+        os.write(fd, text.encode())
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+class PosixProcessLayer:
+    """Starts programs for the wrapper; ``use_cgroups=None`` uses them when they can be made."""
+
+    def __init__(self, use_cgroups: bool | None = None) -> None:
+        self._base: str | None = None
+        self._want_cgroups = use_cgroups
+        self._probed = False
+        self._ids = itertools.count(1)
+
+    @property
+    def cgroup_root(self) -> str | None:
+        """The directory the programs' cgroups are made in (None: process groups are used)."""
+        if not self._probed:
+            self._probed = True
+            base = _cgroup_base() if self._want_cgroups is not False else None
+            if base is not None:
+                root = os.path.join(base, f"svcctl-{os.getpid()}")
+                try:
+                    os.makedirs(root, exist_ok=True)
+                    self._base = root
+                except OSError:
+                    self._base = None
+        return self._base
+
+    def start(
+        self, argv: list[str], cwd: str, env: dict[str, str], stdout: int, stderr: int, label: str
+    ) -> Program:
+        root = self.cgroup_root
+        cgroup = procs_fd = None
+        if root is not None:
+            cgroup = os.path.join(root, f"{label}-{next(self._ids)}")
+            try:
+                os.mkdir(cgroup)
+                procs_fd = os.open(os.path.join(cgroup, "cgroup.procs"), os.O_WRONLY)
+            except OSError:
+                cgroup = None
+        join = None
+        if procs_fd is not None:
+            fd = procs_fd
+
+            def join() -> None:  # in the child before exec: nothing it starts can be outside
+                os.write(fd, b"0")
+
+        try:
+            popen = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=stderr,
+                start_new_session=True,
+                preexec_fn=join,
+                umask=0o022,
+            )
+        except OSError as exc:
+            if cgroup is not None:
+                _rmdir(cgroup)
+            raise _win32_code(exc, argv[0], cwd) from None
+        finally:
+            if procs_fd is not None:
+                os.close(procs_fd)
+        return PosixProgram(popen, cgroup, asyncio.get_running_loop())
+
+    def close(self) -> None:
+        if self._base is not None:
+            _rmdir(self._base)
+
+
+def _rmdir(path: str) -> None:
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass

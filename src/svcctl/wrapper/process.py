@@ -1,0 +1,48 @@
+"""The wrapper's seam to the operating system: starting a program and handling its whole tree.
+
+The supervisor speaks of steps, not signals: ``interrupt`` (POSIX SIGINT, Windows Ctrl+C),
+``close`` (SIGTERM, WM_CLOSE) and ``kill`` (SIGKILL of the tree, TerminateJobObject), so the same
+stop chain, pause and restart logic drives :mod:`.posix` now and a Windows layer later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+INTERRUPT, CLOSE, KILL = "interrupt", "close", "kill"
+
+
+class Program(Protocol):
+    """A started program and every process it starts (its tree)."""
+
+    pid: int
+    #: Resolves with the main process's exit status (negative: killed by that signal).
+    exited: asyncio.Future[int]
+
+    def signal(self, step: str) -> None:
+        """Deliver ``interrupt``, ``close`` or ``kill`` to every process of the tree."""
+
+    def alive(self) -> bool:
+        """Whether any process of the tree is still there."""
+
+    async def gone(self, timeout: float) -> bool:
+        """Wait until no process of the tree is left; False when ``timeout`` (s) ran out first."""
+
+    def suspend(self) -> None:
+        """Stop every process of the tree from running (pause)."""
+
+    def resume(self) -> None:
+        """Let a suspended tree run again (continue)."""
+
+    def release(self) -> None:
+        """Free what tracks the tree, once it is gone."""
+
+
+class ProcessLayer(Protocol):
+    def start(
+        self, argv: list[str], cwd: str, env: dict[str, str], stdout: int, stderr: int, label: str
+    ) -> Program:
+        """Start ``argv`` with stdin from the null device and the given output descriptors.
+
+        Raises :class:`~svcctl.errors.ScmError` with the Win32 code (2, 3, 5, 193, 267)."""
