@@ -40,7 +40,7 @@ class MemoryScm:
     async def _build(self) -> Scm:
         db = Database(":memory:")
         events = EventLog(db, self.loop.call_soon)
-        spawner = HostingSpawner(InProcessSpawner(), db, PosixProcessLayer(use_cgroups=False))
+        self.spawner = spawner = HostingSpawner(InProcessSpawner(), db, PosixProcessLayer())
         return Scm(db, events, Runtime(spawner, events, self.settings))
 
     def run(self, coro: Any) -> Any:
@@ -63,6 +63,7 @@ class MemoryScm:
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
         self.run(self.scm.shutdown(timeout_ms))
+        self.spawner.close()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join()
 

@@ -46,16 +46,22 @@ class LogFile:
         self.opened = time.time()
 
     def write(self, data: bytes | memoryview) -> None:
-        if self.online and self.size and (
-            (self.max_bytes and self.size + len(data) > self.max_bytes)
-            or (self.max_age_s and time.time() - self.opened >= self.max_age_s)
-        ):
-            self.rotate()
+        """Append ``data``; with a size limit a file ends at its last whole line that fits."""
         view = memoryview(data)
         while view:
-            n = os.write(self.fd, view)
-            self.size += n
-            view = view[n:]
+            if self.online and self.size and self.max_age_s and time.time() - self.opened >= self.max_age_s:
+                self.rotate()
+            n = len(view)
+            if self.online and self.max_bytes and self.size + n > self.max_bytes:
+                room = self.max_bytes - self.size
+                cut = view[:room].tobytes().rfind(b"\n") + 1 if room > 0 else 0
+                if cut == 0 and self.size:
+                    self.rotate()  # not even one more whole line fits
+                    continue
+                n = cut or room  # an empty file takes as much of an endless line as it may
+            written = os.write(self.fd, view[:n])
+            self.size += written
+            view = view[written:]
 
     def rotate(self) -> None:
         """Start a new file now (a rotation with nothing written yet does nothing)."""
