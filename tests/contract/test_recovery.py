@@ -230,7 +230,7 @@ def test_b119_run_command_with_failure_count(mgr, name, svchost, hostlog, made, 
         eventually(lambda n=failure: len(events(mgr, name, 7031)) == n, 15, f"failure {failure}")
     expected = [["/bin/sh", "-c", f"echo fail={n} >> {out}"] for n in (1, 2)]
     if backend_name == "memory":  # the in-process fake records commands instead of running them
-        recorded = request.getfixturevalue("memory_scm").scm.runtime.spawner.commands
+        recorded = request.getfixturevalue("memory_scm").scm.runtime.spawner.inner.commands  # behind the wrapper host
         assert [c for c in recorded if c in expected] == expected
     else:
         want = "fail=1\nfail=2\n"

@@ -82,10 +82,12 @@ def program_values(command: list[str], cwd: str | None, here: str) -> dict[str, 
     absolute too and the working directory defaults to the script's directory (where seed
     000's webmain.py looks for its files), otherwise to the program's own directory."""
     program = command[0]
-    found = program if os.sep in program else shutil.which(program)
-    if found is None:
-        raise ScmError(2, f"{program}: not found on PATH")
-    app = os.path.abspath(os.path.join(here, found))
+    found = os.path.join(here, program) if os.sep in program else shutil.which(program)
+    if found is None or not os.path.isfile(found):
+        parent = os.path.dirname(found or "")
+        code = 3 if parent and not os.path.isdir(parent) else 2  # ERROR_PATH_NOT_FOUND / FILE_NOT_FOUND
+        raise ScmError(code, f"{program}: no such program" + ("" if os.sep in program else " on PATH"))
+    app = os.path.abspath(found)
     args = list(command[1:])
     directory = os.path.dirname(app)
     if is_python(app) and args and not args[0].startswith("-"):

@@ -44,6 +44,8 @@ from .recovery import ACTION_TEXT, Recovery, expand_failure_count
 START_WAIT_HINT_MS = 2000
 #: How long a process exit waits for the rest of the process's channel to be read.
 CHANNEL_DRAIN_S = 1.0
+#: At shutdown, how long a process whose services all stopped may take to exit before it is killed.
+SHUTDOWN_EXIT_GRACE_S = 1.0
 CONTROL_NAMES = {1: "stop", 2: "pause", 3: "continue", 4: "interrogate", 5: "shutdown", 15: "preshutdown"}
 
 
@@ -431,6 +433,13 @@ class Runtime:
             while rec.state is not State.STOPPED and loop.time() < deadline:
                 await self.changed(rec, max(0.0, deadline - loop.time()))
         hosts = list(self.hosts)
+        # Processes whose services all stopped get a moment to leave on their own (atexit
+        # handlers, flushes); the rest, and whatever outlives that moment, is killed.
+        leaving = [h.process.exited for h in hosts if h.process is not None and not h.process.exited.done()
+                   and all(r.state is State.STOPPED for r in h.records.values())]
+        if leaving:
+            grace = min(deadline, loop.time() + SHUTDOWN_EXIT_GRACE_S) - loop.time()
+            await asyncio.wait(leaving, timeout=max(grace, 0))
         for host in hosts:
             if host.process is not None:
                 host.process.kill_tree(signal.SIGKILL)
