@@ -39,6 +39,18 @@ def split(command_line: str, env: dict[str, str] | None = None) -> list[str]:
         return expanded.split()
 
 
+def which(name: str, path: str | None = None) -> str | None:
+    """The executable ``name`` on ``path`` (default: this process's PATH), as a shell finds it.
+    (shutil.which would do; importing shutil costs the daemon half a MiB for this one call.)"""
+    if os.sep in name:
+        return name if os.access(name, os.X_OK) and not os.path.isdir(name) else None
+    for directory in (os.environ.get("PATH", os.defpath) if path is None else path).split(os.pathsep):
+        candidate = os.path.join(directory or ".", name)
+        if os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
+            return candidate
+    return None
+
+
 def join(argv: list[str]) -> str:
     """The command line that :func:`split` turns back into ``argv``; paths with spaces are
     double-quoted, which also closes the unquoted-path hole Windows has (B-audit)."""

@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         return 0
     verb, rest = args[0].lower(), args[1:]
     if verb == "serve":
+        _asyncio_without_openssl()
         from ..scm.daemon import main as serve
 
         return serve(rest)
@@ -87,6 +88,18 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     from . import sc
 
     return sc.run(args, out, _connect)  # type: ignore[arg-type]
+
+
+def _asyncio_without_openssl() -> None:
+    """The daemon speaks only over a local socket, yet importing asyncio loads OpenSSL (4 MiB
+    of the daemon's ~20). Hide ``ssl`` while asyncio binds it, then unhide it for anyone else."""
+    if "asyncio" in sys.modules or "ssl" in sys.modules:
+        return
+    sys.modules["ssl"] = None  # type: ignore[assignment]
+    try:
+        import asyncio  # noqa: F401
+    finally:
+        del sys.modules["ssl"]
 
 
 def exit_status(code: int) -> int:

@@ -16,7 +16,6 @@ import resource
 import signal
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..home import DATABASE_NAME, LOCK_NAME, resolve_home, socket_path
 from .core import Scm
@@ -30,7 +29,7 @@ from .server import ClientProtocol
 
 @dataclass
 class Options:
-    home: Path
+    home: str
     pipe_timeout_ms: int | None = None
     handler_timeout_ms: int = 30000
     wait_to_kill_ms: int | None = None
@@ -76,7 +75,7 @@ def parse_args(argv: list[str]) -> Options:
                    "default: one at a time per service process")
     a = p.parse_args(argv)
     return Options(
-        home=Path(resolve_home(a.home)),
+        home=resolve_home(a.home),
         pipe_timeout_ms=a.pipe_timeout,
         handler_timeout_ms=a.handler_timeout,
         wait_to_kill_ms=a.wait_to_kill,
@@ -101,8 +100,8 @@ def _control_dword(db: Database, name: str, default: int) -> int:
 async def serve(opts: Options) -> int:
     home = opts.home
     os.umask(0o077)  # the database, event log and lock are the daemon's alone
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lock = open(home / LOCK_NAME, "a+")  # noqa: SIM115 - held (and locked) for the daemon's life
+    os.makedirs(home, mode=0o700, exist_ok=True)
+    lock = open(os.path.join(home, LOCK_NAME), "a+")  # noqa: SIM115 - held (and locked) for the daemon's life
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -114,7 +113,7 @@ async def serve(opts: Options) -> int:
     lock.flush()
 
     loop = asyncio.get_running_loop()
-    db = Database(str(home / DATABASE_NAME), durable=opts.durable)
+    db = Database(os.path.join(home, DATABASE_NAME), durable=opts.durable)
     settings = Settings(
         pipe_timeout_ms=opts.pipe_timeout_ms or _control_dword(db, "ServicesPipeTimeout", 30000),
         handler_timeout_ms=opts.handler_timeout_ms,
@@ -130,12 +129,12 @@ async def serve(opts: Options) -> int:
     scm = Scm(db, events, Runtime(spawner, events, settings))
     _raise_open_file_limit()  # each wrapped program holds a few pipes and a pidfd here
 
-    path = Path(socket_path(home))
-    if path.exists() or path.is_symlink():
-        path.unlink()
+    path = socket_path(home)
+    if os.path.lexists(path):
+        os.unlink(path)
     old_umask = os.umask(0o117)  # the socket is born 0660: never world-writable
     try:
-        server = await loop.create_unix_server(lambda: ClientProtocol(scm, os.getuid()), path=str(path))
+        server = await loop.create_unix_server(lambda: ClientProtocol(scm, os.getuid()), path=path)
     finally:
         os.umask(old_umask)
     if opts.socket_group:
@@ -160,7 +159,7 @@ async def serve(opts: Options) -> int:
     boot.cancel()
     await scm.shutdown(wait_to_kill)
     try:
-        path.unlink()
+        os.unlink(path)
     except FileNotFoundError:
         pass
     spawner.close()

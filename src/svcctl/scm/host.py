@@ -11,6 +11,7 @@ import asyncio
 import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from typing import Protocol as TypingProtocol
 
 from .. import wire
 from ..errors import ERROR_SERVICE_REQUEST_TIMEOUT, ScmError
@@ -18,6 +19,16 @@ from .oslayer import Process
 
 if TYPE_CHECKING:
     from .record import ServiceRecord
+
+
+class Peer(TypingProtocol):
+    """The service side of a host that lives on the SCM's own loop instead of in a process."""
+
+    def deliver(self, msg: dict[str, Any]) -> None:
+        """A message from the SCM (hello's reply, start, control)."""
+
+    def abort(self) -> None:
+        """The SCM cuts the channel: the service side ends at once (and calls peer_closed)."""
 
 
 #: Levels a service may give the events it reports, and the longest text kept.
@@ -50,6 +61,7 @@ class Host(asyncio.Protocol):
         self._on_lost = on_lost
         self._on_event = on_event
         self._transport: asyncio.Transport | None = None
+        self._peer: Peer | None = None
         self._decoder = wire.Decoder()
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
@@ -61,6 +73,20 @@ class Host(asyncio.Protocol):
     def serves(self, name: str) -> bool:
         """Whether the dispatcher's table names ``name`` (case-insensitive)."""
         return self.table is not None and name.lower() in (n.lower() for n in self.table)
+
+    # --- a service side on this event loop (the hosted wrapper): messages pass as objects -------
+
+    def connect_peer(self, peer: Peer) -> None:
+        self._peer = peer
+
+    def receive(self, msg: dict[str, Any]) -> None:
+        """A message from the peer (what ``data_received`` decodes from a process)."""
+        self._handle(msg)
+
+    def peer_closed(self) -> None:
+        if self._peer is not None:
+            self._peer = None
+            self.connection_lost(None)
 
     # --- asyncio.Protocol ----------------------------------------------------------------------
 
@@ -121,12 +147,14 @@ class Host(asyncio.Protocol):
             self.hello.set_result(None)
 
     def _send(self, msg: dict[str, Any]) -> None:
-        if self._transport is not None and not self._transport.is_closing():
+        if self._peer is not None:
+            self._peer.deliver(msg)  # on this loop: handled now, its replies come back the same way
+        elif self._transport is not None and not self._transport.is_closing():
             self._transport.write(wire.encode(msg))
 
     async def request(self, op: str, timeout: float, **args: Any) -> Any:
         """Send a request to the dispatcher and wait for its reply (1053 when it takes too long)."""
-        if self._transport is None:
+        if self._transport is None and self._peer is None:
             raise ScmError(ERROR_SERVICE_REQUEST_TIMEOUT, "service process is not connected")
         rid = next(self._ids)
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -143,7 +171,9 @@ class Host(asyncio.Protocol):
         self._send({"op": op, **args})
 
     def abort(self) -> None:
-        if self._transport is not None:
+        if self._peer is not None:
+            self._peer.abort()
+        elif self._transport is not None:
             self._transport.abort()
 
 

@@ -16,36 +16,35 @@ import socket
 
 from ..wrapper import is_wrapper_command
 from ..wrapper.host import WrapperHost
+from ..wrapper.logs import scratch_buffer
 from ..wrapper.posix import PosixProcessLayer
 from .database import Database, Values
+from .host import Host
 from .oslayer import Process, Spawner
 
 
 class HostedProcess:
     """The stand-in for a wrapper process: its pid is the wrapped program's."""
 
-    def __init__(self, host: WrapperHost, loop: asyncio.AbstractEventLoop) -> None:
-        self.host = host
-        self.exited: asyncio.Future[int] = loop.create_future()
-        self._task = loop.create_task(host.serve())
-        self._task.add_done_callback(self._done)
+    def __init__(self, wrapper: WrapperHost, host: Host) -> None:
+        loop = asyncio.get_running_loop()
+        self.wrapper = wrapper
+        self.exited: asyncio.Future[int] = wrapper.ended
+        host.connect_peer(wrapper)
+        # Messages are handled as they are sent, both ways, as a process's would be in order; only
+        # the end of the channel waits for the loop, so it never overtakes a message.
+        wrapper.link(host.receive, lambda: loop.call_soon(host.peer_closed))
 
     @property
     def pid(self) -> int:
-        return self.host.pid
-
-    def _done(self, task: asyncio.Task[int]) -> None:
-        code = 1 if task.cancelled() or task.exception() is not None else task.result()
-        if not self.exited.done():
-            self.exited.set_result(code)
+        return self.wrapper.pid
 
     def kill_tree(self, sig: int = signal.SIGKILL) -> None:
         """Killing the wrapper kills its program's tree, and the channel with it."""
-        sup = self.host.supervisor
-        if sup is not None:
-            sup.kill()
         if sig == signal.SIGKILL:
-            self.host.crash(-signal.SIGKILL)
+            self.wrapper.abort()
+        elif self.wrapper.supervisor is not None:
+            self.wrapper.supervisor.kill()
 
 
 class HostingSpawner:
@@ -55,15 +54,20 @@ class HostingSpawner:
         self.inner = inner
         self.db = db
         self.layer = layer or PosixProcessLayer()
+        self._scratch: bytearray | None = None  # one log read buffer for every hosted wrapper
+
+    def host_inline(self, argv: list[str], host: Host) -> Process | None:
+        if not is_wrapper_command(argv):
+            return None
+        if self._scratch is None:
+            self._scratch = scratch_buffer()
+        return HostedProcess(WrapperHost(self.read_parameters, self.layer, scratch=self._scratch), host)
 
     def run(self, argv: list[str], env: dict[str, str], cwd: str) -> Process:
         return self.inner.run(argv, env, cwd)
 
     def spawn(self, argv: list[str], env: dict[str, str], cwd: str, channel: socket.socket) -> Process:
-        if not is_wrapper_command(argv):
-            return self.inner.spawn(argv, env, cwd, channel)
-        host = WrapperHost(channel, self.read_parameters, self.layer)
-        return HostedProcess(host, asyncio.get_running_loop())
+        return self.inner.spawn(argv, env, cwd, channel)
 
     def read_parameters(self, name: str) -> tuple[Values, Values]:
         key = f"Services\\{name}\\Parameters"
@@ -71,4 +75,3 @@ class HostingSpawner:
 
     def close(self) -> None:
         self.layer.close()
-

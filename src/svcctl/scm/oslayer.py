@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import importlib
-import importlib.util
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -22,6 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from .. import cmdline
 from ..errors import (
     ERROR_ACCESS_DENIED,
     ERROR_BAD_EXE_FORMAT,
@@ -30,6 +28,10 @@ from ..errors import (
     ScmError,
 )
 from ..svc import channel as svc_channel
+
+TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml)
+if TYPE_CHECKING:
+    from .host import Host
 
 
 class Process(Protocol):
@@ -46,6 +48,10 @@ class Process(Protocol):
 
 
 class Spawner(Protocol):
+    def host_inline(self, argv: list[str], host: Host) -> Process | None:
+        """Run ``argv`` on the SCM's own loop, linked to ``host``, if this spawner hosts that
+        image itself (the wrapper); None means: spawn it as a process."""
+
     def run(self, argv: list[str], env: dict[str, str], cwd: str) -> Process:
         """Start a plain program (a recovery command): no control channel."""
 
@@ -75,7 +81,7 @@ def resolve_image(argv0: str) -> str:
             code = ERROR_FILE_NOT_FOUND if not parent or os.path.isdir(parent) else ERROR_PATH_NOT_FOUND
             raise ScmError(code, argv0)
         return argv0
-    found = shutil.which(argv0)
+    found = cmdline.which(argv0)
     if found is None:
         raise ScmError(ERROR_FILE_NOT_FOUND, argv0)
     return found
@@ -121,6 +127,9 @@ class PosixProcess:
 
 class PosixSpawner:
     """Starts each image in a new session; stdio goes to /dev/null as a service has no console."""
+
+    def host_inline(self, argv: list[str], host: Host) -> Process | None:
+        return None
 
     def run(self, argv: list[str], env: dict[str, str], cwd: str) -> Process:
         return self._start(argv, env, cwd, ())
@@ -209,6 +218,9 @@ class InProcessSpawner:
     def __init__(self) -> None:
         self.commands: list[list[str]] = []
 
+    def host_inline(self, argv: list[str], host: Host) -> Process | None:
+        return None
+
     def run(self, argv: list[str], env: dict[str, str], cwd: str) -> Process:
         resolve_image(argv[0])
         self.commands.append(list(argv))
@@ -231,6 +243,8 @@ class InProcessSpawner:
         if len(argv) < 2 or "python" not in os.path.basename(argv[0]).lower():
             return None
         if argv[1] == "-m" and len(argv) > 2:
+            import importlib
+
             module = importlib.import_module(argv[2])
             rest = argv[3:]
         elif argv[1].endswith(".py"):
@@ -240,6 +254,8 @@ class InProcessSpawner:
             name = "_svcctl_image_" + os.path.splitext(os.path.basename(path))[0]
             module = sys.modules.get(name)  # type: ignore[assignment]
             if module is None:
+                import importlib.util
+
                 spec = importlib.util.spec_from_file_location(name, path)
                 assert spec is not None and spec.loader is not None
                 module = importlib.util.module_from_spec(spec)

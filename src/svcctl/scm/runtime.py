@@ -270,20 +270,27 @@ class Runtime:
         loop = asyncio.get_running_loop()
         host = Host(rec.image_path.casefold(), rec.object_name or "LocalSystem", self._on_status, self._on_lost,
                     self._on_event)
-        ours, theirs = socket.socketpair()
-        try:
-            env = dict(self.settings.base_env)
-            env[ENV_CHANNEL] = f"fd:{theirs.fileno()}"
-            proc = self.spawner.spawn(argv, env, self.settings.service_cwd, theirs)
-        except BaseException:
-            ours.close()
-            raise
+        hosted = self.spawner.host_inline(argv, host)  # an image the SCM runs on its own loop
+        if hosted is None:
+            ours, theirs = socket.socketpair()
+            try:
+                env = dict(self.settings.base_env)
+                env[ENV_CHANNEL] = f"fd:{theirs.fileno()}"
+                proc = self.spawner.spawn(argv, env, self.settings.service_cwd, theirs)
+            except BaseException:
+                ours.close()
+                raise
+        else:
+            proc = hosted
         host.process = proc
         rec.host = host
         rec.pid = proc.pid
         self.hosts.append(host)
-        await loop.create_unix_connection(lambda: host, sock=ours)
+        if hosted is None:
+            await loop.create_unix_connection(lambda: host, sock=ours)
         proc.exited.add_done_callback(lambda fut: self._track(self._on_exit(host)))
+        if host.hello.done() and host.hello.exception() is None:
+            return host  # a hosted image says hello as it is linked
         timeout = self.settings.pipe_timeout_ms / 1000
         waits: set[asyncio.Future[Any]] = {host.hello, proc.exited}
         done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)

@@ -33,9 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         return ERROR_FAILED_SERVICE_CONTROLLER_CONNECT & 0xFF
     sock = socket.socket(fileno=raw.detach())
     layer = PosixProcessLayer(use_cgroups=False)
-    host = WrapperHost(sock, _read_parameters, layer)
+    async def serve() -> int:
+        return await WrapperHost(_read_parameters, layer).serve_socket(sock)
+
     try:
-        return asyncio.run(host.serve())
+        return asyncio.run(serve())
     finally:
         layer.close()
 

@@ -1,9 +1,10 @@
-"""The wrapper's service-side channel to the portable SCM, on an event loop.
+"""The wrapper's service side: :class:`svcctl.svc.Dispatcher`'s protocol, on an event loop.
 
-This is :class:`svcctl.svc.Dispatcher`'s protocol (hello, start, control, status) spoken
-asynchronously, so the wrapper needs no thread per service: the daemon runs it on its own loop
-for every wrapped service (no interpreter per program), and ``python -m svcctl.wrapper`` runs it
-on a loop of its own. It also sends ``event`` messages, the service side of ReportEvent.
+The protocol (hello, start, control, status, and ``event``, the service side of ReportEvent) is
+spoken without a thread per service. Two links carry it: in the daemon, messages pass as objects
+between the SCM's :class:`~svcctl.scm.host.Host` and this one on the same loop (no socket, no
+encoding, no interpreter per program); ``python -m svcctl.wrapper`` speaks it over its channel
+socket like any service process.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from .. import wire
 from ..errors import ERROR_SERVICE_ALREADY_RUNNING, ERROR_SERVICE_NOT_IN_EXE
 from ..types import ServiceType, State
+from .logs import scratch_buffer
 from .process import ProcessLayer
 from .settings import Settings, system_environment
 from .supervisor import Supervisor
@@ -28,50 +30,58 @@ ReadParameters = Callable[[str], tuple[dict[str, tuple[int, Any]], dict[str, tup
 
 
 class WrapperHost:
-    """One wrapped service's process, as far as the SCM can tell."""
+    """One wrapped service's "process", as far as the SCM can tell."""
 
-    def __init__(self, sock: socket.socket, read_parameters: ReadParameters, layer: ProcessLayer,
-                 environment: Callable[[str], dict[str, str]] = system_environment) -> None:
-        self.sock = sock
+    def __init__(self, read_parameters: ReadParameters, layer: ProcessLayer,
+                 environment: Callable[[str], dict[str, str]] = system_environment,
+                 scratch: bytearray | None = None) -> None:
         self.read_parameters = read_parameters
         self.layer = layer
         self.environment = environment
+        self.scratch = scratch if scratch is not None else scratch_buffer()
         self.supervisor: Supervisor | None = None
-        self.exit_code: int | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        #: Resolves with the "process" exit code: 0 after STOPPED, else the crash's code.
+        self.ended: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._entry = TABLE_NAME
+        self._send: Callable[[dict[str, Any]], object] = lambda msg: None
+        self._close: Callable[[], object] = lambda: None
 
     @property
     def pid(self) -> int:
         program = self.supervisor.program if self.supervisor else None
         return program.pid if program is not None and not program.exited.done() else 0
 
-    async def serve(self) -> int:
-        """Run until the service stopped (0) or was ended as a crash (its code)."""
-        reader, writer = await asyncio.open_unix_connection(sock=self.sock)
-        self._writer = writer
+    # --- links ---------------------------------------------------------------------------------
+
+    def link(self, send: Callable[[dict[str, Any]], object], close: Callable[[], object]) -> None:
+        """Say hello through ``send``; ``close`` ends the channel once the service is over."""
+        self._send, self._close = send, close
+        send({"id": 0, "op": "hello", "services": [TABLE_NAME]})
+
+    async def serve_socket(self, sock: socket.socket) -> int:
+        """Speak the protocol over a service process's channel until the service is over."""
+        reader, writer = await asyncio.open_unix_connection(sock=sock)
+        self.link(lambda msg: writer.write(wire.encode(msg)) if not writer.is_closing() else None, writer.close)
         decoder = wire.Decoder()
-        self._send({"id": 0, "op": "hello", "services": [TABLE_NAME]})
         try:
-            while self.exit_code is None:
+            while not self.ended.done():
                 data = await reader.read(65536)
                 if not data:
                     break
                 for msg in decoder.feed(data):
-                    self._serve(msg)
+                    self.deliver(msg)
         except (OSError, wire.FrameError):
             pass
         finally:
-            if self.supervisor is not None and not self.supervisor.done.done():
-                self.supervisor.kill()  # the SCM went away: nothing of ours may stay behind
+            self.abort()
             writer.close()
-        return self.exit_code or 0
+        return self.ended.result()
 
-    def _send(self, msg: dict[str, Any]) -> None:
-        if self._writer is not None and not self._writer.is_closing():
-            self._writer.write(wire.encode(msg))
+    # --- messages from the SCM -----------------------------------------------------------------
 
-    def _serve(self, msg: dict[str, Any]) -> None:
+    def deliver(self, msg: dict[str, Any]) -> None:
+        if self.ended.done():
+            return
         op, rid = msg.get("op"), msg.get("id")
         if op == "start":
             if self.supervisor is not None and not self.supervisor.done.done():
@@ -84,7 +94,7 @@ class WrapperHost:
             except OSError:
                 values, exits = {}, {}
             self.supervisor = Supervisor(argv[0], Settings(values, exits), self.layer, self,
-                                         self.environment(argv[0]), argv[1:])
+                                         self.environment(argv[0]), argv[1:], self.scratch)
             self._send({"re": rid, "e": 0})
             task = asyncio.ensure_future(self.supervisor.run())
             task.add_done_callback(self._service_ended)
@@ -93,20 +103,27 @@ class WrapperHost:
             result = sup.control(int(msg.get("code", 0))) if sup is not None else ERROR_SERVICE_NOT_IN_EXE
             self._send({"re": rid, "r": result})
 
+    def abort(self) -> None:
+        """The channel is cut (the SCM killed us or went away): nothing of ours may stay."""
+        if self.supervisor is not None and not self.supervisor.done.done():
+            self.supervisor.kill()
+        self._finish(1)
+
+    def _finish(self, code: int) -> None:
+        if not self.ended.done():
+            self.ended.set_result(code)
+            self._close()
+
     def _service_ended(self, task: asyncio.Future[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
             import traceback
 
             exc = task.exception()
-            text = "".join(traceback.format_exception(exc)) if exc else ""
-            self.event("error", f"The wrapper failed: {text}")
+            self.event("error", "The wrapper failed: " + "".join(traceback.format_exception(exc)))
             if self.supervisor is not None and self.supervisor.state is not State.STOPPED:
                 self.supervisor.kill()
                 self.status(int(State.STOPPED), 0, 1064)  # ERROR_EXCEPTION_IN_SERVICE
-        if self.exit_code is None:
-            self.exit_code = 0
-            if self._writer is not None:
-                self._writer.close()  # own process: the last service stopped, the process ends
+        self._finish(0)  # own process: its last service stopped, so the process ends
 
     # --- Reporter ------------------------------------------------------------------------------
 
@@ -119,6 +136,5 @@ class WrapperHost:
         self._send({"op": "event", "name": self._entry, "level": level, "text": text})
 
     def crash(self, code: int) -> None:
-        self.exit_code = code
-        if self._writer is not None:
-            self._writer.transport.abort()  # gone without STOPPED: the SCM sees a crash (B86)
+        """Gone without STOPPED: the SCM sees a crash (B86), the Suicide exit action."""
+        self._finish(code)

@@ -1,8 +1,8 @@
 """Capturing a program's output: pipes relayed into log files that rotate by size, age or request.
 
 The program writes into a pipe, never into the file itself, so a log can be rotated while the
-program runs (NSSM's online rotation) without the program knowing. The relay reads up to 1 MiB
-per call from a pipe enlarged to 1 MiB (far above the 64 KiB a default pipe holds), writes it
+program runs (NSSM's online rotation) without the program knowing. The relay reads up to 256 KiB
+per call from a pipe enlarged to 256 KiB (four times the 64 KiB of a default pipe), writes it
 with one call, and keeps the last few KiB of standard error in memory: that tail is what "why did
 my service not start?" shows. Rotated files are named ``<stem>-<UTC time><suffix>`` and the
 oldest beyond the retention count are deleted.
@@ -15,8 +15,9 @@ import fcntl
 import os
 import time
 
-#: Bytes read per call; also the pipe size asked for (Linux caps it at pipe-max-size).
-CHUNK = 1 << 20
+#: Bytes read per call, and the pipe size asked for: four times a default pipe, so a busy
+#: program is drained in few calls, yet small enough that the shared buffer stays cheap.
+CHUNK = 256 * 1024
 TAIL_BYTES = 4096
 _F_SETPIPE_SZ = 1031
 
@@ -106,19 +107,28 @@ class LogFile:
             self.fd = -1
 
 
+def scratch_buffer() -> bytearray:
+    """A read buffer for :class:`Relay` (one per event loop is enough)."""
+    return bytearray(CHUNK)
+
+
 class Relay:
     """Copies one pipe into a :class:`LogFile` (or nowhere) on the event loop, keeping a tail."""
 
     def __init__(
-        self, read_fd: int, sink: LogFile | None, *, timestamps: bool = False, keep_tail: bool = False
+        self, read_fd: int, sink: LogFile | None, scratch: bytearray, *, timestamps: bool = False,
+        keep_tail: bool = False,
     ) -> None:
+        """``scratch`` is the read buffer; every relay of one event loop can share one, since
+        each copies a chunk out before the loop runs the next (one per relay would cost the
+        daemon a MiB of memory per wrapped program)."""
         self.fd = read_fd
         self.sink = sink
         self.timestamps = timestamps
         self.keep_tail = keep_tail
         self.tail = bytearray()
-        self._buf = bytearray(CHUNK)
-        self._view = memoryview(self._buf)
+        self._buf = scratch
+        self._view = memoryview(scratch)
         self._line_start = True
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         try:

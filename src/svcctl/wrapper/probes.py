@@ -1,7 +1,8 @@
 """Readiness and health probes: is the wrapped program actually serving?
 
 A probe is written ``tcp:HOST:PORT`` (a connection is accepted), ``http://HOST:PORT/PATH`` (a
-GET answers 2xx or 3xx) or ``cmd:COMMAND`` (the command exits 0). Each attempt has its own
+GET answers 2xx or 3xx) or ``cmd:COMMAND`` (the command exits 0). HTTPS is a ``cmd:`` probe
+(``cmd:curl -fsS https://...``): the daemon does not load OpenSSL for the sake of a probe. Each attempt has its own
 timeout, so a hung program fails the probe instead of hanging the service.
 """
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import shlex
-import urllib.parse
 
 from ..errors import ERROR_INVALID_PARAMETER, ScmError
 
@@ -26,19 +26,22 @@ class Probe:
             if not host or not port.isdigit():
                 raise ScmError(ERROR_INVALID_PARAMETER, f"probe {spec!r}: tcp:HOST:PORT")
             self.host, self.port = host.strip("[]"), int(port)
-        elif self.kind in ("http", "https"):
+        elif self.kind == "http":
+            import urllib.parse  # only when an http probe is configured
+
             url = urllib.parse.urlsplit(self.spec)
             if not url.hostname:
                 raise ScmError(ERROR_INVALID_PARAMETER, f"probe {spec!r}: http://HOST:PORT/PATH")
             self.host = url.hostname
-            self.port = url.port or (443 if self.kind == "https" else 80)
+            self.port = url.port or 80
             self.path = (url.path or "/") + (f"?{url.query}" if url.query else "")
         elif self.kind == "cmd":
             self.argv = shlex.split(rest)
             if not self.argv:
                 raise ScmError(ERROR_INVALID_PARAMETER, f"probe {spec!r}: cmd:COMMAND")
         else:
-            raise ScmError(ERROR_INVALID_PARAMETER, f"probe {spec!r}: tcp:, http:// or cmd:")
+            raise ScmError(ERROR_INVALID_PARAMETER, f"probe {spec!r}: tcp:, http:// or cmd: (for https: "
+                                                    "cmd:curl -fsS URL)")
 
     async def check(self, cwd: str, env: dict[str, str]) -> str | None:
         """One attempt: None when it passed, else what went wrong."""
@@ -61,8 +64,7 @@ class Probe:
                 proc.kill()
                 raise
             return None if code == 0 else f"{self.spec}: exit code {code}"
-        ssl = self.kind == "https" or None
-        reader, writer = await asyncio.open_connection(self.host, self.port, ssl=ssl)
+        reader, writer = await asyncio.open_connection(self.host, self.port)
         try:
             if self.kind == "tcp":
                 return None

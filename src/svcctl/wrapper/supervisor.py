@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import time
 from typing import Any, Protocol
@@ -89,7 +88,7 @@ class Command:
         if not app:
             raise ScmError(ERROR_INVALID_PARAMETER, "Parameters\\Application is not set")
         if os.sep not in app:
-            app = shutil.which(app, path=env.get("PATH", os.defpath)) or app
+            app = cmdline.which(app, env.get("PATH", os.defpath)) or app
         if is_python(app) and not settings["AppNoPythonUnbuffered"]:
             env.setdefault("PYTHONUNBUFFERED", "1")  # else a service's print() sits in a buffer
         cwd = cmdline.expand_vars(settings["AppDirectory"], env) or os.path.dirname(app) or "/"
@@ -109,13 +108,14 @@ def _entries(lines: tuple[str, ...]) -> dict[str, str]:
 
 class Supervisor:
     def __init__(self, name: str, settings: Settings, layer: ProcessLayer, reporter: Reporter,
-                 base_env: dict[str, str], args: list[str]) -> None:
+                 base_env: dict[str, str], args: list[str], scratch: bytearray) -> None:
         self.name = name
         self.settings = settings
         self.layer = layer
         self.reporter = reporter
         self.base_env = base_env
         self.args = args
+        self.scratch = scratch
         self.state = State.START_PENDING
         self.program: Program | None = None
         self.started_at = 0.0
@@ -292,10 +292,10 @@ class Supervisor:
                 if fd >= 0:
                     os.close(fd)
         self.started_at = time.monotonic()
-        self._stderr = Relay(err_r, err_log, timestamps=timestamps, keep_tail=True)
+        self._stderr = Relay(err_r, err_log, self.scratch, timestamps=timestamps, keep_tail=True)
         self._relays = [self._stderr]
         if out_r >= 0:
-            self._relays.append(Relay(out_r, out_log, timestamps=timestamps))
+            self._relays.append(Relay(out_r, out_log, self.scratch, timestamps=timestamps))
         return True
 
     async def _await_ready(self, probe: Probe) -> bool:
