@@ -88,13 +88,13 @@ class Channel:
     a service's dispatcher, which idles between controls, leaves it at 0.
     """
 
-    __slots__ = ("_dec", "_pending", "_spin", "sock")
+    __slots__ = ("_dec", "_pending", "spin", "sock")
 
     def __init__(self, sock: socket, spin: int = 0) -> None:
         self.sock = sock
         self._dec = Decoder()
         self._pending: list[dict[str, Any]] = []
-        self._spin = spin
+        self.spin = spin
 
     def send(self, obj: Any) -> None:
         self.sock.sendall(encode(obj))
@@ -102,7 +102,7 @@ class Channel:
     def recv(self) -> dict[str, Any]:
         """Next message; raises ``EOFError`` when the peer closed the connection."""
         while not self._pending:
-            data = self._poll() if self._spin else self.sock.recv(262144)
+            data = self._poll() if self.spin else self.sock.recv(262144)
             if not data:
                 raise EOFError("connection closed by peer")
             self._pending = self._dec.feed(data)
@@ -110,7 +110,7 @@ class Channel:
 
     def _poll(self) -> bytes:
         recv = self.sock.recv
-        for _ in range(self._spin):
+        for _ in range(self.spin):
             try:
                 return recv(262144, _MSG_DONTWAIT)
             except BlockingIOError:

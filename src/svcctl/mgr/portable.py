@@ -46,6 +46,9 @@ class PortableBackend(Backend):
             self._next += 1
             rid = self._next
             args["id"], args["op"] = rid, op
+            # A start's reply comes once a new process runs: waiting in the kernel leaves the
+            # CPU to it, where polling would compete with it (measured: 200 starts 20% faster).
+            self._chan.spin = 0 if op == "start" else wire.SPIN_READS
             try:
                 self._chan.send(args)
                 while True:

@@ -65,8 +65,8 @@ def direct_dependents(records: Records, rec: ServiceRecord) -> list[ServiceRecor
     group = rec.group.casefold()
     out = []
     for r in records.values():
-        if r is rec:
-            continue
+        if r is rec or not (r.depend_on_service or r.depend_on_group):
+            continue  # most services depend on nothing: stopping one must not cost O(N) scans
         if any(d.casefold() == name for d in r.depend_on_service) or (
             group and any(g.casefold() == group for g in r.depend_on_group)
         ):

@@ -160,6 +160,9 @@ class Host(asyncio.Protocol):
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[rid] = fut
         self._send({"id": rid, "op": op, **args})
+        if fut.done():  # a peer on this loop answered as it was asked
+            self._pending.pop(rid, None)
+            return fut.result()
         try:
             return await asyncio.wait_for(fut, timeout)
         except TimeoutError:

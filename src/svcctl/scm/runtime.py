@@ -409,7 +409,10 @@ class Runtime:
         else:
             lock = self._control_locks.setdefault(id(host), asyncio.Lock())
         try:
-            await asyncio.wait_for(lock.acquire(), self.settings.handler_timeout_ms / 1000)
+            if lock.locked():
+                await asyncio.wait_for(lock.acquire(), self.settings.handler_timeout_ms / 1000)
+            else:
+                await lock.acquire()  # free: no timer, no task
         except TimeoutError:
             raise ScmError(ERROR_SERVICE_REQUEST_TIMEOUT, "another control is still being handled") from None
         try:

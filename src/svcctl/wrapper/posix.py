@@ -5,8 +5,10 @@ process that leaves the group (``setsid``, the classic daemon double fork) would
 cgroup v2 holds it anyway. When the daemon may create cgroups (root, or a delegated subtree) each
 program gets one below the daemon's own: signals then go to every member, ``cgroup.kill`` ends
 the tree, ``cgroup.freeze`` pauses it, and the tree is gone when ``populated`` drops to 0.
-The program is moved into its cgroup right after it started (with anything it has started by
-then): joining before exec would need a preexec hook, which turns vfork into a slow fork.
+The program joins its cgroup before it runs: a one-line ``/bin/sh`` writes its own pid into the
+cgroup and execs the program (same pid). A preexec hook would do it without the shell but turns
+vfork into a slow fork (~2 ms per start here); moving the program from outside after it started
+leaves a window in which a busy daemon lets it fork children that are never caught.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ from .process import CLOSE, INTERRUPT, KILL, Program
 
 #: "0" keeps the wrapper to process groups even where it could make cgroups; "1" asks for them.
 ENV_CGROUPS = "SVCCTL_CGROUPS"
+#: Run by /bin/sh with $0 = the cgroup's cgroup.procs, $1 = "=VALUE" for the PWD the program's
+#: environment has (anything else: none, as the shell would otherwise add its own), then argv.
+_JOIN_THEN_EXEC = (
+    'echo 0 > "$0" 2>/dev/null; case $1 in =*) export PWD="${1#=}";; *) unset PWD;; esac; shift; exec "$@"'
+)
 _SIGNALS = {INTERRUPT: signal.SIGINT, CLOSE: signal.SIGTERM, KILL: signal.SIGKILL}
 #: How often an exited program's leftover tree is checked while waiting for it to go.
 _GONE_POLL_S = 0.01
@@ -231,43 +238,38 @@ class PosixProcessLayer:
                 os.mkdir(cgroup)
             except OSError:
                 cgroup = None
+        command = argv
+        if cgroup is not None:
+            _check_executable(argv[0], cwd)  # the shell below would turn a bad program into exit 127
+            pwd = "=" + env["PWD"] if "PWD" in env else "-"
+            command = ["/bin/sh", "-c", _JOIN_THEN_EXEC, os.path.join(cgroup, "cgroup.procs"), pwd, *argv]
         try:
-            # No preexec_fn: it would force fork() over vfork() and cost ~2 ms per start.
             popen = subprocess.Popen(
-                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
                 start_new_session=True, umask=0o022,
             )
         except OSError as exc:
             if cgroup is not None:
                 _rmdir(cgroup)
             raise _win32_code(exc, argv[0], cwd) from None
-        if cgroup is not None and not _adopt(cgroup, popen.pid):
-            _rmdir(cgroup)
-            cgroup = None
+        if cgroup is not None:
+            _write(os.path.join(cgroup, "cgroup.procs"), str(popen.pid))  # the same, if sh could not
         return PosixProgram(popen, cgroup, asyncio.get_running_loop())
     def close(self) -> None:
         if self._base is not None:
             _rmdir(self._base)
 
 
-def _adopt(cgroup: str, pid: int) -> bool:
-    """Move a just-started program into its cgroup, then anything it already started: its
-    children follow their parent from then on, so the tree is whole."""
-    procs = os.path.join(cgroup, "cgroup.procs")
-    if not _write(procs, str(pid)):
-        return False
-    pending = [pid]
-    while pending:
-        parent = pending.pop()
-        try:
-            with open(f"/proc/{parent}/task/{parent}/children") as f:
-                children = [int(c) for c in f.read().split()]
-        except OSError:
-            continue
-        for child in children:
-            _write(procs, str(child))
-            pending.append(child)
-    return True
+def _check_executable(program: str, cwd: str) -> None:
+    path = os.path.join(cwd, program)
+    if not os.path.isdir(cwd):
+        raise ScmError(ERROR_DIRECTORY, f"working directory {cwd!r} does not exist")
+    if not os.path.exists(path):
+        parent = os.path.dirname(path)
+        raise ScmError(ERROR_PATH_NOT_FOUND if parent and not os.path.isdir(parent) else ERROR_FILE_NOT_FOUND,
+                       f"{program}: No such file or directory")
+    if os.path.isdir(path) or not os.access(path, os.X_OK):
+        raise ScmError(ERROR_ACCESS_DENIED, f"{program}: Permission denied")
 
 
 def _rmdir(path: str) -> None:

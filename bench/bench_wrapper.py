@@ -1,0 +1,324 @@
+"""The wrapper (issue 5): 200 wrapped ``sleep`` programs and a 200 MiB log, against a bare
+spawner, a ``cat`` relay and supervisord, side by side in one run.
+
+    .venv/bin/python bench/bench_wrapper.py [--reps 3] [--n 200] [--mib 200]
+
+* **Start** (judged, <= 1.3x): until all 200 are running.
+  - bare: ``subprocess.Popen(["sleep", "3600"], start_new_session=True)`` 200 times (a program
+    is running once Popen returns: exec succeeded).
+  - svcctl: 200 services made as ``svcctl install`` makes them (the wrapper as image, Parameters
+    Application=/bin/sleep), handles opened beforehand, one client calling StartService for each
+    in turn, until ``list_services`` shows all RUNNING. Run twice: the daemon's default (a cgroup
+    per program, as root) and ``SVCCTL_CGROUPS=0`` (process groups, as for an unprivileged user).
+  - supervisord: 200 ``[program:]`` sections (sleep 3600, startsecs=0, autostart=false), then
+    ``startAllProcesses`` (what ``supervisorctl start all`` calls) until it returns.
+* **Stop** (judged, <= 1.5x): until all 200 are gone. bare: SIGINT to each process group, then
+  reap; svcctl: a STOP control to each in turn until all STOPPED; supervisord:
+  ``stopAllProcesses``.
+* **RSS** (judged, <= 20 MiB): the daemon (which hosts every wrapper) with all 200 running;
+  supervisord's for comparison.
+* **Log capture** (judged, >= 1000 MiB/s): ``dd`` writes ``--mib`` MiB of zeros in 1 MiB blocks to
+  standard output; time until the log file holds all of it. Floor: dd straight into the file;
+  ``cat`` relay: ``dd | cat > file``; svcctl: a wrapped dd with AppStdout; supervisord: a program
+  with ``stdout_logfile``.
+
+Each figure is the median of ``--reps`` runs (min–max). The script prints a markdown section for
+bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_boot import sup_rpc
+from bench_cli import DEFAULT_VENV, ensure_supervisor, log
+from common import (
+    SUPERVISORD_HEADER,
+    Daemon,
+    machine,
+    median,
+    proc_status,
+    source_revision,
+    spread,
+    wait_quiet,
+)
+
+from svcctl.mgr import Manager
+from svcctl.types import State
+from svcctl.wrapper import wrapper_image_path
+
+SLEEP = shutil.which("sleep") or "/bin/sleep"
+DD = shutil.which("dd") or "/bin/dd"
+
+
+def wait_for(probe: Callable[[], bool], timeout: float, what: str, pause: float = 0.002) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(pause)
+
+
+# --- start and stop -----------------------------------------------------------------------------
+
+
+def bare(n: int) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen([SLEEP, "3600"], start_new_session=True, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(n)]
+    start = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for p in procs:
+        os.killpg(p.pid, signal.SIGINT)
+    for p in procs:
+        p.wait()
+    return start, time.perf_counter() - t0
+
+
+def count(mgr: Manager, state: State) -> int:
+    return sum(1 for e in mgr.list_services() if e.status.state is state)
+
+
+class Wrapped:
+    """A daemon with n wrapped sleeps installed; ``run()`` starts and stops them all once."""
+
+    def __init__(self, n: int, cgroups: bool) -> None:
+        self.n = n
+        os.environ["SVCCTL_CGROUPS"] = "1" if cgroups else "0"
+        try:
+            self.daemon = Daemon("--no-boot")
+        finally:
+            del os.environ["SVCCTL_CGROUPS"]
+        self.mgr = self.daemon.connect()
+        for i in range(n):
+            self.mgr.create_service(f"w{i}", wrapper_image_path()).close()
+            self.mgr.reg_set(f"Services\\w{i}\\Parameters",
+                             {"Application": (2, SLEEP), "AppParameters": (2, "3600")})
+        self.handles = [self.mgr.open_service(f"w{i}") for i in range(n)]
+        self.rss_kib = 0
+
+    def run(self) -> tuple[float, float]:
+        t0 = time.perf_counter()
+        for h in self.handles:
+            h.start()
+        wait_for(lambda: count(self.mgr, State.RUNNING) == self.n, 60, "all RUNNING")
+        start = time.perf_counter() - t0
+        self.rss_kib = max(self.rss_kib, proc_status(self.daemon.pid, "VmRSS"))
+        t0 = time.perf_counter()
+        for h in self.handles:
+            h.stop()
+        wait_for(lambda: count(self.mgr, State.STOPPED) == self.n, 60, "all STOPPED")
+        return start, time.perf_counter() - t0
+
+    def close(self) -> None:
+        self.mgr.disconnect()
+        self.daemon.stop()
+
+
+class Supervisord:
+    """supervisord with n sleep programs (or one dd program for the log test)."""
+
+    def __init__(self, venv: Path, programs: str) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="svcctl-bench-sup-"))
+        self.sock = str(self.dir / "supervisor.sock")
+        (self.dir / "supervisord.conf").write_text(SUPERVISORD_HEADER.format(dir=self.dir) + programs)
+        conf = str(self.dir / "supervisord.conf")
+        self.proc = subprocess.Popen([str(venv / "bin" / "supervisord"), "-n", "-c", conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: os.path.exists(self.sock) and self._up(), 30, "supervisord", 0.02)
+
+    def _up(self) -> bool:
+        try:
+            return sup_rpc(self.sock, "supervisor.getState")["statename"] == "RUNNING"
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(60)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def sleep_programs(n: int) -> str:
+    return "".join(f"\n[program:s{i}]\ncommand={SLEEP} 3600\nautostart=false\nstartsecs=0\nstopsignal=INT\n"
+                   "stdout_logfile=NONE\nstderr_logfile=NONE\n" for i in range(n))
+
+
+def supervisord_run(sup: Supervisord) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    sup_rpc(sup.sock, "supervisor.startAllProcesses", True)
+    start = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sup_rpc(sup.sock, "supervisor.stopAllProcesses", True)
+    return start, time.perf_counter() - t0
+
+
+# --- log capture --------------------------------------------------------------------------------
+
+
+def dd_args(mib: int) -> list[str]:
+    return ["if=/dev/zero", "bs=1M", f"count={mib}", "status=none"]
+
+
+def file_full(path: Path, size: int) -> Callable[[], bool]:
+    return lambda: path.exists() and path.stat().st_size >= size
+
+
+def log_shell(mib: int, out: Path, relay: bool) -> float:
+    cmd = f"{DD} {' '.join(dd_args(mib))} | cat > {out}" if relay else f"{DD} {' '.join(dd_args(mib))} of={out}"
+    t0 = time.perf_counter()
+    subprocess.run(cmd, shell=True, check=True)
+    return mib / (time.perf_counter() - t0)
+
+
+def log_svcctl(mgr: Manager, mib: int, out: Path) -> float:
+    name = "logger"
+    mgr.create_service(name, wrapper_image_path()).close()
+    mgr.reg_set(f"Services\\{name}\\Parameters", {
+        "Application": (2, DD), "AppParameters": (2, " ".join(dd_args(mib))), "AppStdout": (2, str(out)),
+    })
+    mgr.reg_set(f"Services\\{name}\\Parameters\\AppExit", {"": (1, "Ignore")})
+    with mgr.open_service(name) as svc:
+        t0 = time.perf_counter()
+        svc.start()
+        wait_for(file_full(out, mib << 20), 60, "the whole log", 0.001)
+        rate = mib / (time.perf_counter() - t0)
+        svc.stop()
+        svc.wait(State.STOPPED, 30)
+        svc.delete()
+    return rate
+
+
+def log_supervisord(venv: Path, mib: int, out: Path) -> float:
+    conf = (f"\n[program:logger]\ncommand={DD} {' '.join(dd_args(mib))}\nautostart=false\nstartsecs=0\n"
+            f"autorestart=false\nstdout_logfile={out}\nstdout_logfile_maxbytes=0\nstderr_logfile=NONE\n")
+    sup = Supervisord(venv, conf)
+    try:
+        t0 = time.perf_counter()
+        sup_rpc(sup.sock, "supervisor.startProcess", "logger", False)
+        wait_for(file_full(out, mib << 20), 120, "supervisord's whole log", 0.001)
+        return mib / (time.perf_counter() - t0)
+    finally:
+        sup.close()
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--n", type=int, default=200)
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--mib", type=int, default=200)
+    p.add_argument("--supervisor-venv", type=Path, default=DEFAULT_VENV)
+    a = p.parse_args(argv)
+    sup_desc = ensure_supervisor(a.supervisor_venv)
+    quiet = wait_quiet()
+    log(quiet)
+    began = time.perf_counter()
+    results: dict[str, list[tuple[float, float]]] = {k: [] for k in ("bare", "cgroup", "pgroup", "supervisord")}
+    runners = {"cgroup": Wrapped(a.n, cgroups=True), "pgroup": Wrapped(a.n, cgroups=False)}
+    sup = Supervisord(a.supervisor_venv, sleep_programs(a.n))
+    sup_rss = 0
+    try:
+        for rep in range(a.reps + 1):  # the first round warms up and is not recorded
+            order = ["bare", "cgroup", "pgroup", "supervisord"]
+            order = order[rep % 4:] + order[:rep % 4]
+            for key in order:
+                if key == "bare":
+                    figures = bare(a.n)
+                elif key == "supervisord":
+                    figures = supervisord_run(sup)
+                    sup_rss = max(sup_rss, proc_status(sup.proc.pid, "VmRSS"))
+                else:
+                    figures = runners[key].run()
+                if rep:
+                    results[key].append(figures)
+                log(f"rep {rep} {key}: start {figures[0] * 1000:.0f} ms, stop {figures[1] * 1000:.0f} ms")
+        logs: dict[str, list[float]] = {k: [] for k in ("direct", "cat", "svcctl", "supervisord")}
+        work = Path(tempfile.mkdtemp(prefix="svcctl-bench-log-"))
+        try:
+            for rep in range(a.reps):
+                for key in logs:
+                    out = work / f"{key}{rep}.log"
+                    if key == "direct":
+                        rate = log_shell(a.mib, out, relay=False)
+                    elif key == "cat":
+                        rate = log_shell(a.mib, out, relay=True)
+                    elif key == "svcctl":
+                        rate = log_svcctl(runners["cgroup"].mgr, a.mib, out)
+                    else:
+                        rate = log_supervisord(a.supervisor_venv, a.mib, out)
+                    out.unlink()
+                    logs[key].append(rate)
+                    log(f"log rep {rep} {key}: {rate:.0f} MiB/s")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    finally:
+        sup.close()
+        for r in runners.values():
+            r.close()
+    report(a, results, logs, {k: r.rss_kib for k, r in runners.items()}, sup_rss, sup_desc, quiet,
+           time.perf_counter() - began)
+    return 0
+
+
+def report(a: argparse.Namespace, results: dict[str, list[tuple[float, float]]], logs: dict[str, list[float]],
+           rss: dict[str, int], sup_rss: int, sup_desc: str, quiet: str, took: float) -> None:
+    m = machine()
+    starts = {k: [s for s, _ in v] for k, v in results.items()}
+    stops = {k: [t for _, t in v] for k, v in results.items()}
+    bs, bt = median(starts["bare"]), median(stops["bare"])
+
+    def ms(values: list[float]) -> str:
+        return spread([v * 1000 for v in values], "{:.0f}")
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    print(f"### Results (real run, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n")
+    print(f"{m['nproc']} CPUs ({m['cpu']}), {m['mem']}, Linux {m['kernel']}, {m['python']}; svcctl "
+          f"{source_revision()}; {sup_desc}. {a.n} programs, {a.reps} reps after a warm-up, {quiet}; "
+          f"{took:.0f} s in all.\n")
+    print("| Measure | bare spawner | svcctl, cgroup per program | svcctl, process groups | supervisord |")
+    print("|---|---|---|---|---|")
+    print(f"| start {a.n} until all running (ms) | {ms(starts['bare'])} | {ms(starts['cgroup'])} | "
+          f"{ms(starts['pgroup'])} | {ms(starts['supervisord'])} |")
+    print(f"| — ratio to bare (target <= 1.3x) | 1.0x | {median(starts['cgroup']) / bs:.2f}x | "
+          f"{median(starts['pgroup']) / bs:.2f}x | {median(starts['supervisord']) / bs:.2f}x |")
+    print(f"| stop all {a.n} until gone (ms) | {ms(stops['bare'])} | {ms(stops['cgroup'])} | "
+          f"{ms(stops['pgroup'])} | {ms(stops['supervisord'])} |")
+    print(f"| — ratio to bare (target <= 1.5x) | 1.0x | {median(stops['cgroup']) / bt:.2f}x | "
+          f"{median(stops['pgroup']) / bt:.2f}x | {median(stops['supervisord']) / bt:.2f}x |")
+    print(f"| RSS with all running, MiB (target <= 20) | — | {rss['cgroup'] / 1024:.1f} | "
+          f"{rss['pgroup'] / 1024:.1f} | {sup_rss / 1024:.1f} |")
+    print()
+    print(f"| Log capture of {a.mib} MiB (MiB/s) | dd into the file | dd \\| cat > file | svcctl wrapper "
+          "| supervisord |")
+    print("|---|---|---|---|---|")
+    print(f"| median (min–max) | {spread(logs['direct'], '{:.0f}')} | {spread(logs['cat'], '{:.0f}')} | "
+          f"{spread(logs['svcctl'], '{:.0f}')} | {spread(logs['supervisord'], '{:.0f}')} |")
+    print()
+    print("| Target | Verdict |\n|---|---|")
+    print(f"| start <= 1.3x bare | {verdict(median(starts['cgroup']) / bs <= 1.3)} "
+          f"({median(starts['cgroup']) / bs:.2f}x; process groups {median(starts['pgroup']) / bs:.2f}x) |")
+    print(f"| stop <= 1.5x bare | {verdict(median(stops['cgroup']) / bt <= 1.5)} "
+          f"({median(stops['cgroup']) / bt:.2f}x; process groups {median(stops['pgroup']) / bt:.2f}x) |")
+    print(f"| RSS <= 20 MiB | {verdict(rss['cgroup'] <= 20 * 1024)} ({rss['cgroup'] / 1024:.1f} MiB) |")
+    print(f"| log capture >= 1000 MiB/s | {verdict(median(logs['svcctl']) >= 1000)} "
+          f"({median(logs['svcctl']):.0f} MiB/s) |")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
