@@ -25,6 +25,7 @@ wrapper:    install NAME [options] -- PROGRAM [ARGS]   run any program as a serv
             set|get|reset NAME KEY [VALUE]   its settings (NSSM's names)    dump NAME
             rotate NAME              rotate its logs now
             debug NAME               run it in the foreground exactly as the service would
+registry:   reg export [NAME ...] FILE   .reg file (regedit 5.00) of services; reg import FILE
 
 --json works on every query verb. State lives in $SVCCTL_HOME (default ~/.local/state/svcctl).
 SVCCTL_SC_STYLE=legacy prints the Windows XP/2003 layout of seed 000's transcripts.
@@ -54,6 +55,10 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         from ..demo import main as demo
 
         return demo(rest)
+    if verb == "reg":
+        from .regcli import run as run_reg
+
+        return run_reg(rest, out)
     if verb in ("install", "set", "get", "reset", "dump", "rotate", "debug"):
         from .wrap import run as run_wrapper_verb
 

@@ -228,6 +228,12 @@ class Manager:
         wire = {n: None if v is None else to_wire(v) for n, v in values.items()}
         self.backend.call("reg_set", scm=self.handle, key=key, values=wire, replace=replace)
 
+    def reg_import(self, ops: list[list[Any]]) -> dict[str, list[str]]:
+        """Apply .reg operations ``[kind, line, key, name, type, data]`` all or nothing (see
+        :mod:`svcctl.scm.regimport`); returns the services created, changed and deleted."""
+        result: dict[str, list[str]] = self.backend.call("reg_import", scm=self.handle, ops=ops)
+        return result
+
     def reg_delete(self, key: str) -> None:
         """Delete a ``Parameters`` key, or a key below it, with its subkeys."""
         self.backend.call("reg_delete", scm=self.handle, key=key)

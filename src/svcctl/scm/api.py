@@ -119,6 +119,7 @@ OPS: dict[str, dict[str, tuple[Check, Any]]] = {
     "reg_set": {"scm": (_int, _REQUIRED), "key": (_str, _REQUIRED), "values": (_any, _REQUIRED),
                 "replace": (_bool, False)},
     "reg_delete": {"scm": (_int, _REQUIRED), "key": (_str, _REQUIRED)},
+    "reg_import": {"scm": (_int, _REQUIRED), "ops": (_any, _REQUIRED)},
 }
 
 _ENVELOPE = frozenset({"id", "op"})

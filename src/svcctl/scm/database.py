@@ -130,6 +130,23 @@ class Database:
             c.execute("ROLLBACK")
             raise
 
+    def replace_trees(self, roots: Iterable[str], tree: Mapping[str, Mapping[str, Value]]) -> None:
+        """Delete every key at or below each of ``roots``, then write ``tree`` (key -> values), in
+        one transaction: a .reg import lands whole or not at all."""
+        c = self.conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            for root in roots:
+                c.execute("DELETE FROM reg WHERE key = ? OR key LIKE ? ESCAPE '!'", (root, _like_prefix(root)))
+            for key, values in tree.items():
+                for name, value in values.items():
+                    c.execute("INSERT OR REPLACE INTO reg (key, name, type, data) VALUES (?, ?, ?, ?)",
+                              (key, name, value[0], _encode(*value)))
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
     def copy_tree(self, src: str, dst: str) -> None:
         """Replace the tree at ``dst`` with a copy of the tree at ``src``, in one transaction."""
         c = self.conn

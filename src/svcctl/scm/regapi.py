@@ -74,6 +74,23 @@ class RegistryApi:
         self._writable(s, scm, key)
         self.db.delete_tree(_normalize(key))
 
+    def reg_import(self, s: Any, scm: int, ops: Any) -> dict[str, list[str]]:
+        """Apply a .reg file's operations (:mod:`.regimport`): administrators only, all or nothing."""
+        self._live()
+        self._scm(s, scm)
+        if not s.who.admin:
+            raise ScmError(ERROR_ACCESS_DENIED, "only administrators import into the Services key")
+        from .regimport import apply_import
+
+        return apply_import(self, ops)  # type: ignore[arg-type]
+
+    def reload(self) -> None:
+        """Re-read the records from the database (after an import changed it underneath)."""
+        self._load()
+
+    def _load(self) -> None:  # provided by Scm
+        raise NotImplementedError
+
     def _writable(self, s: Any, scm: int, key: str) -> None:
         self._scm(s, scm)
         if not s.who.admin:
