@@ -145,3 +145,35 @@ def test_b140_b141_default_rights_of_a_local_user(shared_daemon, name, tmp_path)
             svc.wait(1, 10)
             svc.delete()
             svc.close()
+
+
+def test_b7_b139_b145_descriptor_grants_and_denies_per_unix_account(shared_daemon, name, tmp_path):
+    """sdset decides per Unix account: nobody (S-1-22-1-65534) may start and stop this service
+    but, through a deny ACE for its group (S-1-22-2-65534) read first, not send user controls.
+    The refusals are answered 5 and logged (7930); nothing else changes."""
+    log = tmp_path / "log.jsonl"
+    sddl = (f"D:(D;;CR;;;S-1-22-2-{NOGROUP})(A;;CCLCSWRPWPDTLOCRRC;;;SY)(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;BA)"
+            f"(A;;CCLCSWLOCRRC;;;IU)(A;;RPWP;;;S-1-22-1-{NOBODY})")
+    with shared_daemon.connect() as admin:
+        svc = admin.create_service(name, f"{sys.executable} {SVCHOST} --log {log}")
+        try:
+            svc.set_security(sddl)
+            assert svc.security() == sddl  # the DACL reads back as set (B145)
+            svc.start()
+            svc.wait(4, 10)
+            got = run_as(NOBODY, NOGROUP, shared_daemon.home, name)
+            allowed = {k for k, v in got.items() if v[0] == "ok"}
+            assert allowed >= {"enum", "status", "config", "interrogate", "dependents", "stop"}
+            # start comes right after that stop: granted, so any refusal is the state's, not 5
+            assert got["start"][0] == "ok" or got["start"][1] != 5, got["start"]
+            denied = {k for k, v in got.items() if v == ["err", 5]}
+            assert denied == {"open_scm_all", "create", "open_all", "user_control", "pause", "change", "change2",
+                              "delete"}
+            refusals = [e for e in admin.events(service=name, since=-1, limit=100) if e[2] == 7930]
+            assert refusals and all(e[6]["uid"] == NOBODY for e in refusals)
+        finally:
+            if svc.query().state != 1:
+                svc.stop()
+                svc.wait(1, 10)
+            svc.delete()
+            svc.close()

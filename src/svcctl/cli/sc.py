@@ -240,9 +240,24 @@ class Sc:
 
     def sdshow(self, verb: str, args: list[str]) -> int:
         name = _single(verb, args)
-        _open(self.mgr, name, ServiceAccess.READ_CONTROL)
-        # The portable SCM enforces Windows' default service DACL (B141); this is its SDDL (B142).
-        self.emit(f"\n{DEFAULT_SERVICE_SDDL}\n\n")
+        target: Any = self.mgr if name.lower() == "scmanager" else _open(self.mgr, name, ServiceAccess.READ_CONTROL)
+        try:
+            sddl = target.security(0x4 | 0x8)  # DACL and SACL, as sc asks (B142)
+        except ScmError:
+            sddl = _call("QueryServiceObjectSecurity", lambda: target.security(0x4))  # no SACL right
+        self.emit(f"\n{sddl}\n\n")
+        return 0
+
+    def sdset(self, verb: str, args: list[str]) -> int:
+        if len(args) != 2:
+            raise Usage(verb)
+        name, sddl = args
+        if name.lower() == "scmanager":
+            target: Any = self.mgr
+        else:
+            target = _open(self.mgr, name, 0x40000)  # WRITE_DAC (B145)
+        _call("SetServiceObjectSecurity", lambda: target.set_security(sddl))
+        self.emit(fmt.success("SetServiceObjectSecurity"))
         return 0
 
     # --- changes ---------------------------------------------------------------------------------
@@ -364,10 +379,6 @@ class Sc:
         return 0
 
 
-DEFAULT_SERVICE_SDDL = (
-    "D:(A;;CCLCSWRPWPDTLOCRRC;;;SY)(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;BA)(A;;CCLCSWLOCRRC;;;IU)"
-    "(A;;CCLCSWLOCRRC;;;SU)S:(AU;FA;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;WD)"
-)
 _CONFIG_KEYS = {"type", "start", "error", "binpath", "group", "tag", "depend", "obj", "displayname", "password"}
 
 
@@ -488,6 +499,7 @@ VERBS: dict[str, Callable[[Sc, str, list[str]], int]] = {
     "getkeyname": Sc.getkeyname,
     "enumdepend": Sc.enumdepend,
     "sdshow": Sc.sdshow,
+    "sdset": Sc.sdset,
     "create": Sc.create,
     "config": Sc.config,
     "description": Sc.description,

@@ -33,6 +33,7 @@ USAGE:
           create----------Creates a service. (adds it to the registry).
           control---------Sends a control to a service.
           sdshow----------Displays a service's security descriptor.
+          sdset-----------Sets a service's security descriptor.
           GetDisplayName--Gets the DisplayName for a service.
           GetKeyName------Gets the ServiceKeyName for a service.
           EnumDepend------Enumerates Service Dependencies.
@@ -120,6 +121,8 @@ _VERB: dict[str, tuple[str, str]] = {
                    "sc <server> enumdepend <service name> <bufsize>"),
     "sdshow": ("Displays a service's security descriptor in SDDL format.",
                "sc <server> sdshow <service name>"),
+    "sdset": ("Sets a service's Security Descriptor.",
+              "sc <server> sdset <service name> <service security descriptor in SDDL format>"),
 }
 
 

@@ -47,6 +47,25 @@ def _entries(rows: list[list[Any]]) -> list[EnumEntry]:
     return [EnumEntry(r[0], r[1], Status.from_wire(r[2])) for r in rows]
 
 
+def _sddl(hex_sd: str) -> str:
+    from ..secdesc import bytes_to_sddl
+
+    return bytes_to_sddl(bytes.fromhex(hex_sd))
+
+
+def _sd_args(sd: str | bytes, info: int | None) -> dict[str, Any]:
+    from ..secdesc import SecurityDescriptor, SecurityDescriptorError
+
+    try:
+        desc = SecurityDescriptor.from_bytes(sd) if isinstance(sd, bytes) else SecurityDescriptor.from_sddl(sd)
+    except SecurityDescriptorError as exc:
+        raise ScmError(1336, str(exc)) from None  # ERROR_INVALID_ACL
+    if info is None:
+        info = (1 if desc.owner else 0) | (2 if desc.group else 0) | (4 if desc.control & 0x4 else 0) | (
+            8 if desc.control & 0x10 else 0)
+    return {"info": info or 4, "sd": desc.to_bytes().hex()}
+
+
 class Manager:
     """An open service control manager (OpenSCManager)."""
 
@@ -210,6 +229,17 @@ class Manager:
         )
         return rows
 
+    # --- security descriptors (QueryServiceObjectSecurity / SetServiceObjectSecurity) --------
+
+    def security(self, info: int = 0x4) -> str:
+        """The SCM's own descriptor as SDDL (``info``: 1 owner, 2 group, 4 DACL, 8 SACL)."""
+        return _sddl(self.backend.call("get_security", h=self.handle, info=info))
+
+    def set_security(self, sd: str | bytes, info: int | None = None) -> None:
+        """Replace parts of the SCM's descriptor (from SDDL or binary; ``info`` default: the
+        parts the SDDL names)."""
+        self.backend.call("set_security", h=self.handle, **_sd_args(sd, info))
+
     # --- the registry next to the services (srvany's and NSSM's Parameters) -------------------
 
     def reg_get(self, key: str) -> dict[str, dict[str, tuple[int, Any]]]:
@@ -353,6 +383,15 @@ class Service:
         self.update_config2(ConfigLevel.PRESHUTDOWN_INFO, ms)
 
     # --- run state ---------------------------------------------------------------------------
+
+    def security(self, info: int = 0x4) -> str:
+        """The service's descriptor as SDDL (``info``: 1 owner, 2 group, 4 DACL, 8 SACL)."""
+        return _sddl(self._call("get_security", info=info))
+
+    def set_security(self, sd: str | bytes, info: int | None = None) -> None:
+        """SetServiceObjectSecurity from SDDL or binary; ``info`` defaults to the parts the SDDL
+        names (a bare ``D:...`` replaces only the DACL, as ``sc sdset`` does). Needs WRITE_DAC."""
+        self._call("set_security", **_sd_args(sd, info))
 
     def start(self, *args: str) -> None:
         """StartService: returns once ServiceMain runs (START_PENDING, B48), not when RUNNING."""

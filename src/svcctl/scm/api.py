@@ -120,6 +120,8 @@ OPS: dict[str, dict[str, tuple[Check, Any]]] = {
                 "replace": (_bool, False)},
     "reg_delete": {"scm": (_int, _REQUIRED), "key": (_str, _REQUIRED)},
     "reg_import": {"scm": (_int, _REQUIRED), "ops": (_any, _REQUIRED)},
+    "get_security": {"h": (_int, _REQUIRED), "info": (_int, 0x7)},
+    "set_security": {"h": (_int, _REQUIRED), "info": (_int, 0x4), "sd": (_str, _REQUIRED)},
 }
 
 _ENVELOPE = frozenset({"id", "op"})

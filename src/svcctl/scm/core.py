@@ -52,13 +52,15 @@ from ..types import (
     is_user_control,
 )
 from . import boot, graph, validate
+from .access import AccessControl
 from .database import REG_BINARY, REG_MULTI_SZ, SERVICES, Database
 from .events import EventLog
 from .record import ServiceRecord, from_values, to_values
 from .recovery import Recovery
 from .regapi import RegistryApi
 from .runtime import Runtime
-from .security import Identity, grant, require, scm_rights, service_rights
+from .secapi import SecurityApi
+from .security import Identity, require
 
 
 class Handle:
@@ -100,13 +102,15 @@ _CONTROL_RIGHT: dict[int, int] = {
 HUNG_START_S = 80.0
 
 
-class Scm(RegistryApi):
-    """The service control manager of one database (registry calls in :mod:`.regapi`)."""
+class Scm(RegistryApi, SecurityApi):
+    """The service control manager of one database (registry calls in :mod:`.regapi`, security
+    descriptors in :mod:`.secapi` and :mod:`.access`)."""
 
     def __init__(self, db: Database, events: EventLog, runtime: Runtime) -> None:
         self.db = db
         self.events = events
         self.runtime = runtime
+        self.access = AccessControl(db, events)
         self.records: dict[str, ServiceRecord] = {}
         self.shutting_down = False
         self._boot_tasks: set[asyncio.Task[None]] = set()
@@ -180,7 +184,8 @@ class Scm(RegistryApi):
         if database and database.casefold() != SERVICES_ACTIVE_DATABASE.casefold():
             known = database.casefold() == "servicesfailed"
             raise ScmError(ERROR_DATABASE_DOES_NOT_EXIST if known else ERROR_INVALID_NAME, database)  # B2
-        granted = grant(access, scm_rights(s.who), SCM_GENERIC_MAPPING) | ScmAccess.CONNECT  # B1
+        granted = self.access.open(s.who, None, "the service control manager", access,
+                                   SCM_GENERIC_MAPPING) | ScmAccess.CONNECT  # B1
         return s.add(Handle(None, granted))
 
     def close(self, s: Session, h: int) -> None:
@@ -252,6 +257,7 @@ class Scm(RegistryApi):
             rec.tag = self._free_tag(rec.group)
         self.db.write({rec.key: to_values(rec)}, replace=[rec.key])
         self.records[name.lower()] = rec
+        self.access.forget()
         self.events.write(7045, name, name, binpath, data={"type": type, "start": start, "account": rec.object_name})
         granted = SERVICE_GENERIC_MAPPING.map(access)  # B23: no check, the creator gets what it asked
         return [self._open_handle(s, rec, granted), rec.tag]
@@ -270,7 +276,7 @@ class Scm(RegistryApi):
         if name is None:
             raise ScmError(ERROR_INVALID_ADDRESS)
         rec = self._find(name)  # key names only (B6)
-        granted = grant(access, service_rights(s.who), SERVICE_GENERIC_MAPPING)
+        granted = self.access.open(s.who, rec.name, rec.name, access, SERVICE_GENERIC_MAPPING)  # B7
         return self._open_handle(s, rec, granted)
 
     def delete(self, s: Session, h: int) -> None:
@@ -288,6 +294,7 @@ class Scm(RegistryApi):
         if gone and self.records.get(rec.name.lower()) is rec:
             del self.records[rec.name.lower()]
             self.db.delete_tree(rec.key)
+            self.access.forget()  # its descriptor went with its key
 
     def _on_stopped(self, rec: ServiceRecord, crashed: bool) -> None:
         self._maybe_remove(rec)

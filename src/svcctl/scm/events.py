@@ -37,6 +37,7 @@ TEMPLATES: dict[int, tuple[str, str]] = {
     7902: ("info", "The service manager started with the last-known-good configuration; the configuration it replaced is kept under Failed\\Services."),
     # Written by a service about itself (ReportEvent's counterpart); the level is the service's.
     7920: ("info", "%1"),
+    7930: ("warning", "Access denied: %1 asked for access %2 to %3; its security descriptor grants %4."),
     7034: ("error", "The %1 service terminated unexpectedly.  It has done this %2 time(s)."),
     7035: ("info", "The %1 service was successfully sent a %2 control."),
     7036: ("info", "The %1 service entered the %2 state."),

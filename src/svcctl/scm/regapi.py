@@ -37,6 +37,7 @@ class RegistryApi:
 
     db: Database
     records: dict[str, Any]
+    access: Any
 
     def _scm(self, s: Any, h: int) -> Any:  # provided by Scm
         raise NotImplementedError
@@ -87,6 +88,7 @@ class RegistryApi:
     def reload(self) -> None:
         """Re-read the records from the database (after an import changed it underneath)."""
         self._load()
+        self.access.forget()
 
     def _load(self) -> None:  # provided by Scm
         raise NotImplementedError
