@@ -171,7 +171,7 @@ def test_start_and_open_failures(sc, name):
 def test_qc_layout_with_dependencies_and_delayed_start(sc, name):
     """Spec 2.5: value columns, DEPENDENCIES continuation lines, (DELAYED)."""
     assert sc("create", name, "binPath=", "/usr/bin/x --flag", "start=", "delayed-auto", "error=", "severe",
-              "group=", "grp", "tag=", "yes", "depend=", "alpha/beta/+netgroup", "obj=", ".\\runner",
+              "group=", "grp", "tag=", "yes", "depend=", "alpha/beta/+netgroup", "obj=", ".\\nobody",
               "DisplayName=", "Pretty Name")[0] == 0
     try:
         assert sc("qc", name) == (0, "\n".join([
@@ -188,7 +188,7 @@ def test_qc_layout_with_dependencies_and_delayed_start(sc, name):
             "        DEPENDENCIES       : alpha",
             "                           : beta",
             "                           : +netgroup",
-            "        SERVICE_START_NAME : .\\runner",
+            "        SERVICE_START_NAME : .\\nobody",
             "",
         ]))
         assert sc("getdisplayname", name) == (0, "[SC] GetServiceDisplayName SUCCESS\nName = Pretty Name\n")

@@ -38,6 +38,8 @@ Runs any program as a service (srvany's successor). Options:
   --ready PROBE           tcp:HOST:PORT, http://HOST:PORT/PATH or cmd:COMMAND: RUNNING once it passes
   --health PROBE          restart the program when this probe keeps failing
   --exit CODE=ACTION      what an exit code does: Restart, Ignore, Exit, Suicide (CODE may be Default)
+  --account NAME          who it runs as: NT SERVICE\\NAME (default as root: a virtual account of its
+                          own, least privilege), LocalSystem, NT AUTHORITY\\LocalService, .\\user
 Every setting can be changed later: svcctl set NAME KEY VALUE (svcctl set --help lists the keys).
 """
 
@@ -72,6 +74,7 @@ def _install_parser() -> _Parser:
     p.add_argument("--ready")
     p.add_argument("--health")
     p.add_argument("--exit", action="append", default=[])
+    p.add_argument("--account")
     return p
 
 
@@ -134,10 +137,12 @@ def cmd_install(mgr: Manager, args: list[str], out: TextIO) -> int:
     for item in opts.exit:
         code, _, action = item.partition("=")
         exits[settings.exit_value_name(code)] = (1, settings.exit_action(action))
+    # Least privilege by default: a root daemon runs the program as a virtual account of its own.
+    account = opts.account or (f"NT SERVICE\\{opts.name}" if os.geteuid() == 0 else "LocalSystem")
     svc = mgr.create_service(
         opts.name, wrapper_image_path(), display_name=opts.display,
         service_type=ServiceType.WIN32_OWN_PROCESS, start_type=_START[opts.start],
-        dependencies=opts.depend or None,
+        dependencies=opts.depend or None, account=account,
     )
     with svc:
         try:
@@ -153,9 +158,34 @@ def cmd_install(mgr: Manager, args: list[str], out: TextIO) -> int:
             svc.delete()
             raise
     out.write(f"Installed {opts.name}: {values['Application'][1]} {values['AppParameters'][1]}".rstrip()
-              + f"\n  working directory: {values['AppDirectory'][1]}\n"
-              + f"Start it with: svcctl start {opts.name}\n")
+              + f"\n  working directory: {values['AppDirectory'][1]}\n  account: {account}\n")
+    for warning in access_warnings(account, values):
+        out.write(f"  warning: {warning}\n")
+    out.write(f"Start it with: svcctl start {opts.name}\n")
     return 0
+
+
+def access_warnings(account_name: str, values: dict[str, tuple[int, Any]]) -> list[str]:
+    """What the account will not be able to use: said at install, not found out at start."""
+    from .. import accounts
+    from ..cmdline import split
+
+    try:
+        account = accounts.resolve(account_name)
+    except ScmError:
+        return []
+    who = f"{account_name} (uid {account.uid})"
+    hint = "give it access, or choose another --account"
+    out = []
+    app, directory = values["Application"][1], values["AppDirectory"][1]
+    if not accounts.can_use(account, os.path.realpath(app), os.X_OK):
+        out.append(f"{who} may not be able to run {os.path.realpath(app)} (its permission bits): {hint}")
+    if not accounts.can_use(account, directory, os.X_OK):
+        out.append(f"{who} may not be able to enter {directory} (its permission bits): {hint}")
+    for arg in split(values["AppParameters"][1]):
+        if os.path.isabs(arg) and os.path.isfile(arg) and not accounts.can_use(account, arg, os.R_OK):
+            out.append(f"{who} may not be able to read {arg} (its permission bits): {hint}")
+    return out
 
 
 def _require_wrapped(mgr: Manager, name: str) -> None:

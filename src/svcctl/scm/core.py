@@ -232,6 +232,7 @@ class Scm(RegistryApi, SecurityApi):
         validate.start_type(type, start)
         validate.error_control(error)
         validate.account(type, account)
+        validate.account_exists(type, account)
         if tag and not group:
             raise ScmError(ERROR_INVALID_PARAMETER, "a tag needs a load-order group")  # B22
         if display is not None:
@@ -437,6 +438,8 @@ class Scm(RegistryApi, SecurityApi):
         if error != NO_CHANGE:
             validate.error_control(error)
         validate.account(new_type, account if account is not None else rec.object_name)
+        if account is not None:
+            validate.account_exists(new_type, account)
         new_group = rec.group if group is None else group
         if tag and not new_group:
             raise ScmError(ERROR_INVALID_PARAMETER, "a tag needs a load-order group")

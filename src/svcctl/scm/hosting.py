@@ -14,6 +14,7 @@ import asyncio
 import signal
 import socket
 
+from ..errors import ERROR_SERVICE_LOGON_FAILED, ScmError
 from ..wrapper import is_wrapper_command
 from ..wrapper.host import WrapperHost
 from ..wrapper.logs import scratch_buffer
@@ -21,6 +22,10 @@ from ..wrapper.posix import PosixProcessLayer
 from .database import Database, Values
 from .host import Host
 from .oslayer import Process, Spawner
+
+TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml)
+if TYPE_CHECKING:
+    from ..accounts import Account
 
 
 class HostedProcess:
@@ -61,13 +66,27 @@ class HostingSpawner:
             return None
         if self._scratch is None:
             self._scratch = scratch_buffer()
-        return HostedProcess(WrapperHost(self.read_parameters, self.layer, scratch=self._scratch), host)
+        account = self.account_of(host.account)
+        wrapper = WrapperHost(self.read_parameters, self.layer, scratch=self._scratch, account=account)
+        return HostedProcess(wrapper, host)
+
+    def account_of(self, object_name: str) -> Account:
+        """The program runs as the service's account (B146); 1069 when it cannot be that."""
+        from .. import accounts
+
+        try:
+            account = accounts.resolve(object_name or "LocalSystem")
+        except ScmError as exc:
+            raise ScmError(ERROR_SERVICE_LOGON_FAILED, exc.strerror) from None
+        accounts.check_can_run_as(account)
+        return account
 
     def run(self, argv: list[str], env: dict[str, str], cwd: str) -> Process:
         return self.inner.run(argv, env, cwd)
 
-    def spawn(self, argv: list[str], env: dict[str, str], cwd: str, channel: socket.socket) -> Process:
-        return self.inner.spawn(argv, env, cwd, channel)
+    def spawn(self, argv: list[str], env: dict[str, str], cwd: str, channel: socket.socket,
+              account: Account | None = None) -> Process:
+        return self.inner.spawn(argv, env, cwd, channel, account)
 
     def read_parameters(self, name: str) -> tuple[Values, Values]:
         key = f"Services\\{name}\\Parameters"

@@ -31,6 +31,7 @@ from ..svc import channel as svc_channel
 
 TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml)
 if TYPE_CHECKING:
+    from ..accounts import Account
     from .host import Host
 
 
@@ -55,10 +56,10 @@ class Spawner(Protocol):
     def run(self, argv: list[str], env: dict[str, str], cwd: str) -> Process:
         """Start a plain program (a recovery command): no control channel."""
 
-    def spawn(self, argv: list[str], env: dict[str, str], cwd: str, channel: socket.socket) -> Process:
-        """Start ``argv`` with ``channel`` as its control channel; raise ScmError(2/3/5/193).
-
-        The spawner owns ``channel`` from then on, even when it raises."""
+    def spawn(self, argv: list[str], env: dict[str, str], cwd: str, channel: socket.socket,
+              account: Account | None = None) -> Process:
+        """Start ``argv`` with ``channel`` as its control channel, as ``account`` (None: as the
+        daemon); raise ScmError(2/3/5/193). The spawner owns ``channel`` from then on."""
 
 
 def _os_error_code(exc: OSError) -> int:
@@ -134,16 +135,22 @@ class PosixSpawner:
     def run(self, argv: list[str], env: dict[str, str], cwd: str) -> Process:
         return self._start(argv, env, cwd, ())
 
-    def spawn(self, argv: list[str], env: dict[str, str], cwd: str, channel: socket.socket) -> Process:
+    def spawn(self, argv: list[str], env: dict[str, str], cwd: str, channel: socket.socket,
+              account: Account | None = None) -> Process:
         try:
-            return self._start(argv, env, cwd, (channel.fileno(),))
+            return self._start(argv, env, cwd, (channel.fileno(),), account)
         finally:
             channel.close()  # the child has its copy
 
-    def _start(self, argv: list[str], env: dict[str, str], cwd: str, fds: tuple[int, ...]) -> Process:
+    def _start(self, argv: list[str], env: dict[str, str], cwd: str, fds: tuple[int, ...],
+               account: Account | None = None) -> Process:
+        switch: dict[str, object] = {}
+        if account is not None and not account.is_daemon_user:
+            switch = {"user": account.uid, "group": account.gid, "extra_groups": list(account.groups)}
+            env = {**env, **account.environment()}
         try:
             exe = resolve_image(argv[0])
-            popen = subprocess.Popen(
+            popen = subprocess.Popen(  # type: ignore[call-overload]
                 [exe, *argv[1:]],
                 env=env,
                 cwd=cwd,
@@ -153,6 +160,7 @@ class PosixSpawner:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                **switch,
             )
         except ScmError:
             raise
@@ -226,7 +234,8 @@ class InProcessSpawner:
         self.commands.append(list(argv))
         return _Finished(asyncio.get_running_loop())
 
-    def spawn(self, argv: list[str], env: dict[str, str], cwd: str, channel: socket.socket) -> Process:
+    def spawn(self, argv: list[str], env: dict[str, str], cwd: str, channel: socket.socket,
+              account: Account | None = None) -> Process:
         try:
             resolve_image(argv[0])
             main = self._python_main(argv)

@@ -24,6 +24,7 @@ from ..errors import (
     ERROR_NOT_SUPPORTED,
     ERROR_PROCESS_ABORTED,
     ERROR_SERVICE_CANNOT_ACCEPT_CTRL,
+    ERROR_SERVICE_LOGON_FAILED,
     ERROR_SERVICE_NOT_ACTIVE,
     ERROR_SERVICE_NOT_IN_EXE,
     ERROR_SERVICE_REQUEST_TIMEOUT,
@@ -39,6 +40,10 @@ from .host import Host
 from .oslayer import Spawner
 from .record import ServiceRecord
 from .recovery import ACTION_TEXT, Recovery, expand_failure_count
+
+TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml)
+if TYPE_CHECKING:
+    from ..accounts import Account
 
 #: Wait hint the SCM itself reports right after StartService (B48).
 START_WAIT_HINT_MS = 2000
@@ -276,7 +281,8 @@ class Runtime:
             try:
                 env = dict(self.settings.base_env)
                 env[ENV_CHANNEL] = f"fd:{theirs.fileno()}"
-                proc = self.spawner.spawn(argv, env, self.settings.service_cwd, theirs)
+                account = self.account_of(rec)
+                proc = self.spawner.spawn(argv, env, self.settings.service_cwd, theirs, account)
             except BaseException:
                 ours.close()
                 raise
@@ -302,6 +308,17 @@ class Runtime:
         proc.kill_tree(signal.SIGKILL)
         rec.host = None
         raise ScmError(ERROR_SERVICE_REQUEST_TIMEOUT, "the process did not connect to the service controller")
+
+    def account_of(self, rec: ServiceRecord) -> Account:
+        """B146: who the service runs as; 1069 (logon failure) when this daemon cannot be it."""
+        from .. import accounts
+
+        try:
+            account = accounts.resolve(rec.object_name or "LocalSystem")
+        except ScmError as exc:
+            raise ScmError(ERROR_SERVICE_LOGON_FAILED, exc.strerror) from None
+        accounts.check_can_run_as(account)
+        return account
 
     # --- messages from service processes -------------------------------------------------------
 

@@ -78,6 +78,14 @@ def account(svc_type: int, name: str | None) -> None:
         raise ScmError(ERROR_INVALID_PARAMETER, "interactive services run as LocalSystem")
 
 
+def account_exists(svc_type: int, name: str | None) -> None:
+    """B146: a Win32 service's account must exist here (1057); see :mod:`.accounts`."""
+    if name and svc_type & ServiceType.WIN32:
+        from ..accounts import resolve
+
+        resolve(name)
+
+
 def stored_account(svc_type: int, name: str | None) -> str:
     """B27: Win32 services without an account run as LocalSystem; drivers keep it empty."""
     if name:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import wire
 from ..errors import ERROR_SERVICE_ALREADY_RUNNING, ERROR_SERVICE_NOT_IN_EXE
@@ -21,6 +21,9 @@ from .logs import scratch_buffer
 from .process import ProcessLayer
 from .settings import Settings, system_environment
 from .supervisor import Supervisor
+
+if TYPE_CHECKING:
+    from ..accounts import Account
 
 #: The one entry of the wrapper's service table: an own-process image answers to any name (B54).
 TABLE_NAME = "svcctl.wrapper"
@@ -34,11 +37,12 @@ class WrapperHost:
 
     def __init__(self, read_parameters: ReadParameters, layer: ProcessLayer,
                  environment: Callable[[str], dict[str, str]] = system_environment,
-                 scratch: bytearray | None = None) -> None:
+                 scratch: bytearray | None = None, account: Account | None = None) -> None:
         self.read_parameters = read_parameters
         self.layer = layer
         self.environment = environment
         self.scratch = scratch if scratch is not None else scratch_buffer()
+        self.account = account
         self.supervisor: Supervisor | None = None
         #: Resolves with the "process" exit code: 0 after STOPPED, else the crash's code.
         self.ended: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -93,8 +97,11 @@ class WrapperHost:
                 values, exits = self.read_parameters(argv[0])
             except OSError:
                 values, exits = {}, {}
-            self.supervisor = Supervisor(argv[0], Settings(values, exits), self.layer, self,
-                                         self.environment(argv[0]), argv[1:], self.scratch)
+            env = self.environment(argv[0])
+            if self.account is not None:
+                env.update(self.account.environment())
+            self.supervisor = Supervisor(argv[0], Settings(values, exits), self.layer, self, env, argv[1:],
+                                         self.scratch, self.account)
             self._send({"re": rid, "e": 0})
             task = asyncio.ensure_future(self.supervisor.run())
             task.add_done_callback(self._service_ended)

@@ -35,6 +35,15 @@ class LogFile:
         self.fd = -1
         self.size = 0
         self.opened = 0.0
+        #: (uid, gid) the files are given to, rotated ones too (the service's account)
+        self.owner: tuple[int, int] | None = None
+
+    def chown(self) -> None:
+        if self.owner is not None and self.fd >= 0:
+            try:
+                os.fchown(self.fd, *self.owner)
+            except OSError:
+                pass
 
     def open(self, rotate_existing: bool) -> None:
         directory = os.path.dirname(self.path)
@@ -72,6 +81,7 @@ class LogFile:
         self.fd = -1
         self._rename_current()
         self.open(rotate_existing=False)
+        self.chown()
 
     def _rename_current(self) -> None:
         stem, suffix = os.path.splitext(self.path)

@@ -19,6 +19,7 @@ import itertools
 import os
 import signal
 import subprocess
+from typing import TYPE_CHECKING, Any
 
 from ..errors import (
     ERROR_ACCESS_DENIED,
@@ -30,6 +31,9 @@ from ..errors import (
 )
 from .process import CLOSE, INTERRUPT, KILL, Program
 
+if TYPE_CHECKING:
+    from ..accounts import Account
+
 #: "0" keeps the wrapper to process groups even where it could make cgroups; "1" asks for them.
 ENV_CGROUPS = "SVCCTL_CGROUPS"
 #: Run by /bin/sh with $0 = the cgroup's cgroup.procs, $1 = "=VALUE" for the PWD the program's
@@ -37,6 +41,8 @@ ENV_CGROUPS = "SVCCTL_CGROUPS"
 _JOIN_THEN_EXEC = (
     'echo 0 > "$0" 2>/dev/null; case $1 in =*) export PWD="${1#=}";; *) unset PWD;; esac; shift; exec "$@"'
 )
+#: util-linux's setpriv: switches user after the shell joined the cgroup (as root).
+SETPRIV = next((p for p in ("/usr/bin/setpriv", "/bin/setpriv") if os.access(p, os.X_OK)), None)
 _SIGNALS = {INTERRUPT: signal.SIGINT, CLOSE: signal.SIGTERM, KILL: signal.SIGKILL}
 #: How often an exited program's leftover tree is checked while waiting for it to go.
 _GONE_POLL_S = 0.01
@@ -228,9 +234,13 @@ class PosixProcessLayer:
         return self._base
 
     def start(
-        self, argv: list[str], cwd: str, env: dict[str, str], stdout: int, stderr: int, label: str
+        self, argv: list[str], cwd: str, env: dict[str, str], stdout: int, stderr: int, label: str,
+        account: Account | None = None,
     ) -> Program:
         root = self.cgroup_root
+        switch: dict[str, Any] = {}
+        if account is not None and not account.is_daemon_user:
+            switch = {"user": account.uid, "group": account.gid, "extra_groups": list(account.groups)}
         cgroup = None
         if root is not None:
             cgroup = os.path.join(root, f"{label}-{next(self._ids)}")
@@ -242,11 +252,17 @@ class PosixProcessLayer:
         if cgroup is not None:
             _check_executable(argv[0], cwd)  # the shell below would turn a bad program into exit 127
             pwd = "=" + env["PWD"] if "PWD" in env else "-"
+            if switch and SETPRIV:  # join the cgroup as root first, then become the account
+                assert account is not None
+                groups = ",".join(map(str, account.groups))
+                argv = [SETPRIV, f"--reuid={account.uid}", f"--regid={account.gid}",
+                        f"--groups={groups}" if groups else "--clear-groups", "--", *argv]
+                switch = {}
             command = ["/bin/sh", "-c", _JOIN_THEN_EXEC, os.path.join(cgroup, "cgroup.procs"), pwd, *argv]
         try:
             popen = subprocess.Popen(
                 command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-                start_new_session=True, umask=0o022,
+                start_new_session=True, umask=0o022, **switch,
             )
         except OSError as exc:
             if cgroup is not None:

@@ -8,7 +8,10 @@ stop chain, pause and restart logic drives :mod:`.posix` now and a Windows layer
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ..accounts import Account
 
 INTERRUPT, CLOSE, KILL = "interrupt", "close", "kill"
 
@@ -41,8 +44,10 @@ class Program(Protocol):
 
 class ProcessLayer(Protocol):
     def start(
-        self, argv: list[str], cwd: str, env: dict[str, str], stdout: int, stderr: int, label: str
+        self, argv: list[str], cwd: str, env: dict[str, str], stdout: int, stderr: int, label: str,
+        account: Account | None = None,
     ) -> Program:
-        """Start ``argv`` with stdin from the null device and the given output descriptors.
+        """Start ``argv`` with stdin from the null device and the given output descriptors, as
+        ``account`` (None: as this process).
 
         Raises :class:`~svcctl.errors.ScmError` with the Win32 code (2, 3, 5, 193, 267)."""

@@ -18,7 +18,7 @@ import asyncio
 import os
 import signal
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import cmdline
 from ..errors import (
@@ -35,6 +35,9 @@ from ..errors import (
 from ..types import Accept, Control, State
 from .logs import LogFile, Relay
 from .probes import Probe
+
+if TYPE_CHECKING:
+    from ..accounts import Account
 from .process import CLOSE, INTERRUPT, KILL, ProcessLayer, Program
 from .settings import ROTATE_CONTROL, Settings
 
@@ -108,7 +111,8 @@ def _entries(lines: tuple[str, ...]) -> dict[str, str]:
 
 class Supervisor:
     def __init__(self, name: str, settings: Settings, layer: ProcessLayer, reporter: Reporter,
-                 base_env: dict[str, str], args: list[str], scratch: bytearray) -> None:
+                 base_env: dict[str, str], args: list[str], scratch: bytearray,
+                 account: Account | None = None) -> None:
         self.name = name
         self.settings = settings
         self.layer = layer
@@ -116,6 +120,7 @@ class Supervisor:
         self.base_env = base_env
         self.args = args
         self.scratch = scratch
+        self.account = account  # who the program runs as (None: as the wrapper)
         self.state = State.START_PENDING
         self.program: Program | None = None
         self.started_at = 0.0
@@ -259,6 +264,9 @@ class Supervisor:
                 log = by_path[path] = LogFile(path, max_bytes=s.rotate_bytes, max_age_s=s["AppRotateSeconds"],
                                               keep=s["AppRotateKeep"], online=bool(s["AppRotateOnline"]))
                 log.open(rotate_existing=bool(s["AppRotateFiles"]))
+                if self.account is not None and not self.account.is_daemon_user:
+                    log.owner = (self.account.uid, self.account.gid)  # its logs are its own
+                    log.chown()
             self._logs[key] = log
 
     def _spawn(self) -> bool:
@@ -278,7 +286,8 @@ class Supervisor:
             else:
                 stdout = os.open(os.devnull, os.O_WRONLY)
                 out_w = stdout
-            self.program = self.layer.start(cmd.argv, cmd.cwd, cmd.env, stdout, err_w, _label(self.name))
+            self.program = self.layer.start(cmd.argv, cmd.cwd, cmd.env, stdout, err_w, _label(self.name),
+                                            self.account)
         except ScmError as exc:
             for fd in (err_r, out_r):
                 if fd >= 0:
