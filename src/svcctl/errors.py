@@ -164,6 +164,8 @@ class ScmError(OSError):
     def __new__(cls, winerror: int | None = None, detail: str | None = None) -> ScmError:
         code = cls.code if winerror is None else int(winerror)
         target = cls._by_code.get(code, cls) if cls is ScmError else cls
+        if sys.platform == "win32":  # Windows' OSError takes winerror in __new__ only
+            return super().__new__(target, None, message(code), None, code)
         return super().__new__(target)
 
     def __init__(self, winerror: int | None = None, detail: str | None = None) -> None:

@@ -24,6 +24,9 @@ REG_MULTI_SZ = 7
 REG_QWORD = 11
 
 
+_TEXT_TYPES = (REG_SZ, REG_EXPAND_SZ, REG_DWORD, REG_QWORD, REG_MULTI_SZ)
+
+
 def to_wire(value: Value) -> list[Any]:
     vtype, data = value
     if isinstance(data, bytes):
@@ -46,8 +49,8 @@ def from_wire(raw: Any) -> Value:
         return vtype, data
     if vtype == REG_MULTI_SZ and isinstance(data, list) and all(isinstance(s, str) and "\0" not in s for s in data):
         return vtype, tuple(data)
-    if vtype == REG_BINARY and isinstance(data, str):
-        try:
+    if vtype not in _TEXT_TYPES and isinstance(data, str) and 0 <= vtype < 2**32:
+        try:  # REG_BINARY, and types without a Python shape of their own (REG_NONE ...): raw bytes
             return vtype, bytes.fromhex(data)
         except ValueError:
             pass
