@@ -26,6 +26,8 @@ wrapper:    install NAME [options] -- PROGRAM [ARGS]   run any program as a serv
             rotate NAME              rotate its logs now
             debug NAME               run it in the foreground exactly as the service would
 registry:   reg export [NAME ...] FILE   .reg file (regedit 5.00) of services; reg import FILE
+            sdset NAME SDDL          replace a service's DACL (sdshow shows it)
+            audit [--json]           risky settings: unquoted paths, writable images, open DACLs
 
 --json works on every query verb. State lives in $SVCCTL_HOME (default ~/.local/state/svcctl).
 SVCCTL_SC_STYLE=legacy prints the Windows XP/2003 layout of seed 000's transcripts.
@@ -55,6 +57,10 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         from ..demo import main as demo
 
         return demo(rest)
+    if verb == "audit":
+        from .audit import run as run_audit
+
+        return run_audit(rest, out)
     if verb == "reg":
         from .regcli import run as run_reg
 

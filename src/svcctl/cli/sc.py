@@ -268,7 +268,9 @@ class Sc:
             raise Usage(verb)
         fields = _config_fields(verb, opts)
         delayed = fields.pop("delayed")
-        binpath = str(fields.pop("binpath"))
+        from .audit import quote_image_path
+
+        binpath = quote_image_path(str(fields.pop("binpath")))  # an unquoted path with spaces is a hole
         defaults = {"service_type": ServiceType.WIN32_OWN_PROCESS, "start_type": StartType.DEMAND_START,
                     "error_control": ErrorControl.NORMAL}  # sc's defaults: own, demand, normal
         for key, default in defaults.items():
