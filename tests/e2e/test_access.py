@@ -177,3 +177,125 @@ def test_b7_b139_b145_descriptor_grants_and_denies_per_unix_account(shared_daemo
                 svc.wait(1, 10)
             svc.delete()
             svc.close()
+
+
+RIGHTS_CLIENT = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from svcctl.errors import ScmError
+    from svcctl.mgr.portable import PortableBackend
+    from svcctl.types import MAXIMUM_ALLOWED
+
+    home, name, sd = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    call = PortableBackend.connect(home=home).call
+    scm = call("open_scm", access=MAXIMUM_ALLOWED)
+    try:
+        h = call("open", scm=scm, name=name, access=MAXIMUM_ALLOWED)
+    except ScmError as e:
+        print(json.dumps({"open": e.winerror}))
+        sys.exit(0)
+    out = {}
+    attempts = [
+        ("QUERY_CONFIG", lambda: call("config", h=h)), ("CHANGE_CONFIG", lambda: call("change", h=h)),
+        ("QUERY_STATUS", lambda: call("status", h=h)),
+        ("ENUMERATE_DEPENDENTS", lambda: call("dependents", h=h, state=3)),
+        ("INTERROGATE", lambda: call("control", h=h, code=4)),
+        ("USER_DEFINED_CONTROL", lambda: call("control", h=h, code=130)),
+        ("PAUSE_CONTINUE", lambda: call("control", h=h, code=2)),
+        ("READ_CONTROL", lambda: call("get_security", h=h, info=4)),
+        ("WRITE_DAC", lambda: call("set_security", h=h, info=4, sd=sd)),
+        ("WRITE_OWNER", lambda: call("set_security", h=h, info=1, sd=sd)),
+        ("START", lambda: call("start", h=h, args=[])), ("STOP", lambda: call("control", h=h, code=1)),
+        ("DELETE", lambda: call("delete", h=h)),
+    ]
+    for key, fn in attempts:
+        try:
+            fn()
+            out[key] = 0
+        except ScmError as e:
+            out[key] = e.winerror
+    print(json.dumps(out))
+    """
+)
+
+SERVICE_RIGHTS = {"QUERY_CONFIG": "CC", "CHANGE_CONFIG": "DC", "QUERY_STATUS": "LC", "ENUMERATE_DEPENDENTS": "SW",
+                  "START": "RP", "STOP": "WP", "PAUSE_CONTINUE": "DT", "INTERROGATE": "LO",
+                  "USER_DEFINED_CONTROL": "CR", "DELETE": "SD", "READ_CONTROL": "RC", "WRITE_DAC": "WD",
+                  "WRITE_OWNER": "WO"}
+
+
+@pytest.fixture(scope="module")
+def test_users():
+    """Two unprivileged users made for the test (in the socket's group), removed afterwards."""
+    import pwd
+    import uuid
+
+    names = [f"svcr{uuid.uuid4().hex[:6]}" for _ in range(2)]
+    for n in names:
+        subprocess.run(["useradd", "--no-create-home", "--gid", "nogroup", n], check=True)
+    yield [pwd.getpwnam(n) for n in names]
+    for n in names:
+        subprocess.run(["userdel", n], check=False)
+
+
+def run_rights(user, home: Path, name: str, sd_hex: str) -> dict[str, int]:
+    lib = home.parent / "lib"
+
+    def demote() -> None:
+        os.setgroups([])
+        os.setgid(user.pw_gid)
+        os.setuid(user.pw_uid)
+
+    res = subprocess.run([USER_PYTHON, "-c", RIGHTS_CLIENT, str(home), name, sd_hex], preexec_fn=demote,
+                         capture_output=True, text=True, timeout=60,
+                         env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "PYTHONPATH": str(lib)})
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+@pytest.mark.parametrize("right", sorted(SERVICE_RIGHTS))
+def test_b139_each_service_right_is_granted_alone_as_the_descriptor_says(shared_daemon, name, test_users, right):
+    """The DACL gives user A exactly one right and user B nothing: A's call needing that right
+    passes (or fails for another reason than access), every other call of A fails with 5, and B
+    cannot even open the service."""
+    from svcctl.secdesc import sddl_to_bytes
+
+    a, b = test_users
+    sddl = f"D:(A;;{SERVICE_RIGHTS[right]};;;S-1-22-1-{a.pw_uid})(A;;GA;;;BA)"
+    with shared_daemon.connect() as admin:
+        svc = admin.create_service(name, f"{sys.executable} {SVCHOST}")
+        try:
+            svc.set_security(sddl)
+            sd_hex = sddl_to_bytes("O:SYG:SY" + sddl).hex()
+            got = run_rights(a, shared_daemon.home, name, sd_hex)
+            assert got.pop(right) != 5, right
+            assert set(got.values()) == {5}, got
+            assert run_rights(b, shared_daemon.home, name, sd_hex) == {"open": 5}
+        finally:
+            if svc.query().state != 1:
+                svc.stop()
+                svc.wait(1, 10)
+            if right != "DELETE":  # A deleted it already: closing the last handle removes it
+                svc.delete()
+            svc.close()
+
+
+def test_b138_b140_manager_descriptor_decides_create_service(shared_daemon, test_users, name):
+    """By default no local user may create services (B140, B143); once the SCM's descriptor
+    (sdset scmanager) grants user A CREATE_SERVICE, A can and B still cannot."""
+    a, b = test_users
+    with shared_daemon.connect() as admin:
+        admin.create_service(name, "/bin/true").close()  # the client also probes a service
+        before = admin.security(0x4)
+        assert run_as(a.pw_uid, a.pw_gid, shared_daemon.home, name)["create"] == ["err", 5]
+        admin.set_security(before[:2] + f"(A;;CCDCLCRPRC;;;S-1-22-1-{a.pw_uid})" + before[2:])
+        try:
+            assert run_as(a.pw_uid, a.pw_gid, shared_daemon.home, name)["create"][0] == "ok"
+            assert run_as(b.pw_uid, b.pw_gid, shared_daemon.home, name)["create"] == ["err", 5]
+        finally:
+            admin.set_security(before)
+            for leftover in ("evil", name):
+                if admin.exists(leftover):
+                    with admin.open_service(leftover) as svc:
+                        svc.delete()

@@ -135,6 +135,8 @@ class AccessControl:
         """The access granted for ``desired``; 5, logged, when the descriptor does not give it."""
         allowed = self.allowed(who, service)
         try:
+            if desired & MAXIMUM_ALLOWED and not allowed:
+                raise ScmError(ERROR_ACCESS_DENIED, "the descriptor grants nothing")  # as AccessCheck
             return grant(desired, allowed, mapping)
         except ScmError as exc:
             if exc.winerror == ERROR_ACCESS_DENIED:
