@@ -14,6 +14,7 @@ import threading
 from ..errors import ERROR_CALL_NOT_IMPLEMENTED, ERROR_EXCEPTION_IN_SERVICE, ScmError
 from ..types import Accept, Control, State, is_user_control
 from .dispatcher import Dispatcher, HandlerEx, ServiceMain, _print_exception
+from .platform import select_dispatcher
 from .status import StatusHandle
 
 TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing is never imported at run time
@@ -165,4 +166,4 @@ def run(*services: type[Service], table: dict[str, ServiceMain] | None = None) -
     entries: dict[str, ServiceMain] = dict(table or {})
     for cls in services:
         entries[cls.name or cls.__name__] = service_main(cls)
-    Dispatcher(entries).run()
+    select_dispatcher()(entries).run()  # the real SCM's on Windows, the portable one elsewhere

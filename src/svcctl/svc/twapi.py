@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from ..errors import ERROR_SERVICE_DOES_NOT_EXIST, ERROR_SERVICE_SPECIFIC_ERROR, ScmError
 from ..types import Accept, Control, State, is_user_control
 from .dispatcher import Dispatcher
+from .platform import select_dispatcher
 from .status import StatusHandle
 
 TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing is never imported at run time
@@ -153,7 +154,7 @@ def run_as_service(services: Iterable[tuple[str, Callback]], controls: Iterable[
     for c in controls:
         accepts |= _CONTROL_ACCEPTS[c]
     _host.services = [_TwapiService(name, cb, accepts, _host) for name, cb in services]
-    Dispatcher({s.name: s.main for s in _host.services}).run()
+    select_dispatcher()({s.name: s.main for s in _host.services}).run()
 
 
 def update_service_status(name: str, seq: int, state: str, *, exitcode: int = 0, servicecode: int = 0) -> bool:
