@@ -7,22 +7,8 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 from svcctl.cli.main import main
 from tests.conftest import SVCHOST, eventually
-
-
-@pytest.fixture
-def cli(daemon, monkeypatch):
-    monkeypatch.setenv("SVCCTL_HOME", str(daemon.home))
-    monkeypatch.delenv("SVCCTL_BACKEND", raising=False)
-
-    def run(*args: str) -> tuple[int, str]:
-        out = io.StringIO()
-        return main(list(args), out=out), out.getvalue()
-
-    return run
 
 
 def test_list_and_status_explain_a_failed_service(cli, name, hostlog):

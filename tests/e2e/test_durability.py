@@ -7,8 +7,9 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 
-from tests.conftest import Daemon, eventually
+from tests.conftest import Daemon
 
 WRITER = textwrap.dedent(
     """
@@ -35,11 +36,14 @@ def test_kill_9_loses_no_committed_change(tmp_path):
     )
     acked: list[int] = []
     assert writer.stdout is not None
-    eventually(lambda: acked.append(int(writer.stdout.readline())) or len(acked) >= 150, 60, "150 commits")
+    deadline = time.monotonic() + 60
+    while len(acked) < 150:  # read every line as it comes: a full pipe would stall the writer
+        assert time.monotonic() < deadline, "150 commits"
+        acked.append(int(writer.stdout.readline()))
     d.proc.send_signal(signal.SIGKILL)  # mid-stream: the writer is still creating
     d.proc.wait()
-    writer.wait(30)
-    acked += [int(line) for line in writer.stdout.read().split()]
+    rest, _ = writer.communicate(timeout=30)  # drains its output while it notices the daemon is gone
+    acked += [int(line) for line in rest.split()]
 
     with sqlite3.connect(d.home / "services.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)

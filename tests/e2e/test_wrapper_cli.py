@@ -6,7 +6,6 @@ examples/webapp/webmain.py, a plain program that reads files relative to its dir
 
 from __future__ import annotations
 
-import io
 import os
 import socket
 import subprocess
@@ -16,25 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from svcctl.cli.main import main
 from svcctl.cmdline import split
 from svcctl.types import State
 from tests.conftest import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBMAIN = ROOT / "examples" / "webapp" / "webmain.py"
-
-
-@pytest.fixture
-def cli(daemon, monkeypatch):
-    monkeypatch.setenv("SVCCTL_HOME", str(daemon.home))
-    monkeypatch.delenv("SVCCTL_BACKEND", raising=False)
-
-    def run(*args: str) -> tuple[int, str]:
-        out = io.StringIO()
-        return main(list(args), out=out), out.getvalue()
-
-    return run
 
 
 @pytest.fixture

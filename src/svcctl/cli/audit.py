@@ -103,16 +103,13 @@ def findings(mgr: Manager) -> list[dict[str, str]]:
 
 
 def run(args: list[str], out: TextIO) -> int:
-    try:
-        mgr = Manager.connect()
-    except ScmError as exc:
-        out.write(f"svcctl: {exc}\n")
-        return exc.winerror
-    try:
-        found = findings(mgr)
-    finally:
-        mgr.disconnect()
-    if "--json" in args:
+    from .connect import with_manager
+
+    return with_manager(out, lambda mgr: report(findings(mgr), "--json" in args, out))
+
+
+def report(found: list[dict[str, str]], as_json: bool, out: TextIO) -> int:
+    if as_json:
         out.write(json.dumps(found, indent=2) + "\n")
     elif not found:
         out.write("No risky service settings found.\n")

@@ -80,22 +80,14 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         if verb == "completion":
             out.write(friendly.completion_script(rest[0] if rest else "bash"))
             return 0
-        from ..errors import ScmError
-        from ..mgr import Manager
+        from .connect import with_manager
 
-        try:
-            mgr = Manager.connect()
-        except ScmError as exc:
-            out.write(f"svcctl: {exc}\n")
-            return exc.winerror
-        try:
-            if verb == "events":
-                from .events import cmd_events
+        if verb == "events":
+            from .events import cmd_events
 
-                return cmd_events(mgr, rest, out)
-            return (friendly.cmd_list if verb == "list" else friendly.cmd_status)(mgr, rest, out)
-        finally:
-            mgr.disconnect()
+            return with_manager(out, lambda mgr: cmd_events(mgr, rest, out))
+        command = friendly.cmd_list if verb == "list" else friendly.cmd_status
+        return with_manager(out, lambda mgr: command(mgr, rest, out))
     from . import sc
 
     return sc.run(args, out, _connect)  # type: ignore[arg-type]

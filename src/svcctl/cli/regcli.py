@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from ..errors import ERROR_INVALID_DATA, ERROR_SERVICE_DOES_NOT_EXIST, ScmError
 from ..mgr import Manager
 from ..regvalue import from_wire, to_wire
+from .connect import with_manager
 
 USAGE = """usage: svcctl reg export [NAME ...] FILE    the services' keys (all, and Control, without NAME)
        svcctl reg import FILE              apply a .reg file: all of it or nothing
@@ -72,13 +73,12 @@ def run(args: list[str], out: TextIO) -> int:
     if len(args) < 2 or args[0] not in ("export", "import") or "--help" in args or "-h" in args:
         out.write(USAGE)
         return 0 if ("--help" in args or "-h" in args) else 1639
+    return with_manager(out, lambda mgr: _run(mgr, args, out))
+
+
+def _run(mgr: Manager, args: list[str], out: TextIO) -> int:
     from ..registry import RegFileError, dump
 
-    try:
-        mgr = Manager.connect()
-    except ScmError as exc:
-        out.write(f"svcctl: {exc}\n")
-        return exc.winerror
     try:
         if args[0] == "export":
             *names, path = args[1:]
@@ -107,5 +107,3 @@ def run(args: list[str], out: TextIO) -> int:
         out.write(f"svcctl reg {args[0]}: {exc.strerror} ({exc.winerror}) (nothing was imported)\n"
                   if args[0] == "import" else f"svcctl reg {args[0]}: {exc.strerror} ({exc.winerror})\n")
         return exc.winerror
-    finally:
-        mgr.disconnect()

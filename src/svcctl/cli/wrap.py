@@ -23,6 +23,7 @@ from ..regvalue import REG_MULTI_SZ
 from ..types import ServiceType, StartType
 from ..wrapper import is_wrapper_command, settings, wrapper_image_path
 from ..wrapper.supervisor import is_python
+from .connect import with_manager
 
 INSTALL_USAGE = """usage: svcctl install NAME [options] -- PROGRAM [ARGUMENTS...]
 
@@ -372,11 +373,10 @@ def run(verb: str, args: list[str], out: TextIO) -> int:
         else:
             return VERBS[verb](None, [], out)  # type: ignore[arg-type]  # usage only: no connection
         return 0
-    try:
-        mgr = Manager.connect()
-    except ScmError as exc:
-        out.write(f"svcctl: {exc}\n")
-        return exc.winerror
+    return with_manager(out, lambda mgr: _run_verb(verb, mgr, args, out))
+
+
+def _run_verb(verb: str, mgr: Manager, args: list[str], out: TextIO) -> int:
     try:
         return VERBS[verb](mgr, args, out)
     except ScmError as exc:
@@ -387,6 +387,4 @@ def run(verb: str, args: list[str], out: TextIO) -> int:
         else:
             out.write(f"svcctl {verb}: {exc} ({exc.winerror})\n")
         return exc.winerror
-    finally:
-        mgr.disconnect()
 
