@@ -14,14 +14,11 @@ from functools import partial
 from typing import Any
 
 from ..errors import (
-    ERROR_ACCESS_DENIED,
-    ERROR_CANNOT_DETECT_DRIVER_FAILURE,
     ERROR_CIRCULAR_DEPENDENCY,
     ERROR_DATABASE_DOES_NOT_EXIST,
     ERROR_DEPENDENT_SERVICES_RUNNING,
     ERROR_INVALID_ADDRESS,
     ERROR_INVALID_HANDLE,
-    ERROR_INVALID_LEVEL,
     ERROR_INVALID_NAME,
     ERROR_INVALID_PARAMETER,
     ERROR_SERVICE_ALREADY_RUNNING,
@@ -38,11 +35,7 @@ from ..types import (
     SCM_GENERIC_MAPPING,
     SERVICE_GENERIC_MAPPING,
     SERVICES_ACTIVE_DATABASE,
-    ActionType,
-    ConfigLevel,
     Control,
-    ErrorControl,
-    FailureActions,
     ScmAccess,
     ServiceAccess,
     ServiceType,
@@ -53,7 +46,9 @@ from ..types import (
 )
 from . import boot, graph, validate
 from .access import AccessControl
-from .database import REG_BINARY, REG_MULTI_SZ, SERVICES, Database
+from .bootapi import BootApi
+from .config2api import Config2Api
+from .database import SERVICES, Database
 from .events import EventLog
 from .record import ServiceRecord, from_values, to_values
 from .recovery import Recovery
@@ -102,7 +97,7 @@ _CONTROL_RIGHT: dict[int, int] = {
 HUNG_START_S = 80.0
 
 
-class Scm(RegistryApi, SecurityApi):
+class Scm(BootApi, Config2Api, RegistryApi, SecurityApi):
     """The service control manager of one database (registry calls in :mod:`.regapi`, security
     descriptors in :mod:`.secapi` and :mod:`.access`)."""
 
@@ -137,16 +132,6 @@ class Scm(RegistryApi, SecurityApi):
                 kept.take_config(rec)
                 rec = kept
             self.records[rec.name.lower()] = rec
-
-    def use_last_known_good(self) -> bool:
-        """Switch to the last-known-good configuration (``svcctl serve --last-known-good``), the
-        current one kept under Failed\\Services. Only while no service runs."""
-        if not boot.use_last_known_good(self.db):
-            return False
-        self._load()
-        self.last_known_good = True
-        self.events.write(7902, None)
-        return True
 
     # --- handles -------------------------------------------------------------------------------
 
@@ -321,21 +306,6 @@ class Scm(RegistryApi, SecurityApi):
         self._live()
         return self._svc(s, h, ServiceAccess.QUERY_CONFIG).config().to_wire()
 
-    def config2(self, s: Session, h: int, level: int) -> Any:
-        self._live()
-        if level not in _CONFIG2_LEVELS:
-            raise ScmError(ERROR_INVALID_LEVEL)  # B38: checked before anything else
-        rec = self._svc(s, h, ServiceAccess.QUERY_CONFIG)
-        if level == ConfigLevel.DESCRIPTION:
-            return rec.description
-        if level == ConfigLevel.FAILURE_ACTIONS:
-            return rec.failure_actions.to_wire()
-        if level == ConfigLevel.FAILURE_ACTIONS_FLAG:
-            return rec.failure_actions_on_non_crash
-        if level == ConfigLevel.DELAYED_AUTO_START_INFO:
-            return rec.delayed_auto_start
-        return rec.preshutdown_timeout
-
     def enum(self, s: Session, scm: int, type: int, state: int, group: str | None) -> list[list[Any]]:
         self._live()
         handle = self._scm(s, scm)  # B100 order: handle, then 87, then access, then group
@@ -478,45 +448,6 @@ class Scm(RegistryApi, SecurityApi):
             self.events.write(7040, rec.name, rec.shown_name, old_start.name, rec.start_type.name)
         return rec.tag
 
-    def change2(self, s: Session, h: int, level: int, value: Any) -> None:
-        self._live()
-        rec = self._svc(s, h, ServiceAccess.CHANGE_CONFIG)
-        if level not in _CONFIG2_LEVELS:
-            raise ScmError(ERROR_INVALID_LEVEL)
-        if rec.marked_for_delete:
-            raise ScmError(ERROR_SERVICE_MARKED_FOR_DELETE)  # B96
-        if value is None:
-            return  # B41: lpInfo NULL leaves the information as it is
-        if level == ConfigLevel.DESCRIPTION:
-            if not isinstance(value, str):
-                raise ScmError(ERROR_INVALID_PARAMETER)
-            rec.description = value or None  # B37: "" deletes
-        elif level == ConfigLevel.FAILURE_ACTIONS:
-            if rec.service_type & ServiceType.DRIVER:
-                raise ScmError(ERROR_CANNOT_DETECT_DRIVER_FAILURE)  # B117
-            rec.failure_actions = self._merge_failure_actions(s, h, rec.failure_actions, value)
-        elif level == ConfigLevel.FAILURE_ACTIONS_FLAG:
-            rec.failure_actions_on_non_crash = validate.boolean(value)
-        elif level == ConfigLevel.DELAYED_AUTO_START_INFO:
-            rec.delayed_auto_start = validate.boolean(value)  # B40: 0/1 only
-        else:
-            rec.preshutdown_timeout = validate.dword(value)  # B39
-        self.db.write({rec.key: to_values(rec)})
-
-    def _merge_failure_actions(self, s: Session, h: int, old: FailureActions, value: Any) -> FailureActions:
-        """B115 update semantics; RESTART actions need SERVICE_START on the handle (B116)."""
-        new = validate.failure_actions(value)
-        restarts = any(a.type == ActionType.RESTART for a in new.actions)
-        if restarts and not s.handles[h].access & ServiceAccess.START:
-            raise ScmError(ERROR_ACCESS_DENIED)
-        actions_given = value.get("actions") is not None
-        reset, actions = (new.reset_period, new.actions) if actions_given else (old.reset_period, old.actions)
-        if actions_given and not new.actions:
-            reset, actions = 0, ()
-        reboot = old.reboot_message if new.reboot_message is None else (new.reboot_message or None)
-        command = old.command if new.command is None else (new.command or None)
-        return FailureActions(reset, reboot, command, actions)
-
     # --- start / control -----------------------------------------------------------------------
 
     async def start(self, s: Session, h: int, args: list[str]) -> None:
@@ -598,61 +529,6 @@ class Scm(RegistryApi, SecurityApi):
                 break
         return rec.status_wire()
 
-    # --- boot and the Control values it reads ----------------------------------------------
-
-    async def boot(self) -> None:
-        """System start-up (B123-B127): the boot set in load order, then the delayed services."""
-
-        async def start_and_settle(rec: ServiceRecord) -> None:
-            await self._start(rec, [], frozenset())
-            while rec.state is State.START_PENDING:  # a hung one is ended by the watchdog (B52)
-                await self.runtime.changed(rec, None)
-
-        failed: list[ServiceRecord] = []
-        await boot.run_boot(self.db, self.records, start_and_settle, lambda rec, exc: failed.append(rec))
-        severe = [rec for rec in failed if boot.severe(rec.error_control)]
-        if severe and not self.last_known_good and self.db.has_tree(boot.LAST_KNOWN_GOOD):
-            # B128: restart with the last-known-good configuration, keeping the failed one.
-            rec = severe[0]
-            self.events.write(7900, rec.name, rec.shown_name, rec.error_control.name)
-            await self.runtime.stop_all(list(self.records.values()), 5000)
-            self.use_last_known_good()
-            await self.boot()
-            return
-        if any(rec.error_control == ErrorControl.CRITICAL for rec in severe) and self.last_known_good:
-            rec = next(r for r in severe if r.error_control == ErrorControl.CRITICAL)
-            self.events.write(7901, rec.name, rec.shown_name)
-            return  # B128: CRITICAL under last-known-good fails the boot: nothing more is started
-        if not severe:
-            boot.save_last_known_good(self.db)  # B129: this configuration booted cleanly
-        delay = self.runtime.settings.delayed_start_ms / 1000
-        task = asyncio.ensure_future(boot.run_delayed(self.records, start_and_settle, delay))
-        self._boot_tasks.add(task)
-        task.add_done_callback(self._boot_tasks.discard)
-
-    def group_order(self, s: Session, scm: int) -> list[str]:
-        self._live()
-        self._scm(s, scm)
-        return boot.group_order(self.db)
-
-    def set_group_order(self, s: Session, scm: int, groups: list[str]) -> None:
-        """Write ``Control\\ServiceGroupOrder`` ``List`` (needs SC_MANAGER_MODIFY_BOOT_CONFIG)."""
-        self._live()
-        require(self._scm(s, scm).access, ScmAccess.MODIFY_BOOT_CONFIG)
-        self.db.write({boot.GROUP_ORDER_KEY: {"List": (REG_MULTI_SZ, tuple(groups))}})
-
-    def tag_order(self, s: Session, scm: int, group: str) -> list[int]:
-        self._live()
-        self._scm(s, scm)
-        return boot.tag_order(self.db, group)
-
-    def set_tag_order(self, s: Session, scm: int, group: str, tags: list[int]) -> None:
-        """Write ``Control\\GroupOrderList\\<group>``: DWORD count, then the tags (B124)."""
-        self._live()
-        require(self._scm(s, scm).access, ScmAccess.MODIFY_BOOT_CONFIG)
-        blob = b"".join(validate.dword(t).to_bytes(4, "little") for t in [len(tags), *tags])
-        self.db.write({boot.TAG_ORDER_KEY: {group: (REG_BINARY, blob)}})
-
     # --- shutdown ------------------------------------------------------------------------------
 
     async def shutdown(self, timeout_ms: int) -> None:
@@ -663,17 +539,6 @@ class Scm(RegistryApi, SecurityApi):
         for rec in list(self.records.values()):
             self._maybe_remove(rec)
         self.events.flush()
-
-
-_CONFIG2_LEVELS = frozenset(
-    {
-        ConfigLevel.DESCRIPTION,
-        ConfigLevel.FAILURE_ACTIONS,
-        ConfigLevel.FAILURE_ACTIONS_FLAG,
-        ConfigLevel.DELAYED_AUTO_START_INFO,
-        ConfigLevel.PRESHUTDOWN_INFO,
-    }
-)
 
 
 def _resolve(fut: asyncio.Future[None]) -> None:
