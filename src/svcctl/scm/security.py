@@ -1,9 +1,8 @@
-"""Who is calling and what they may do: peer credentials mapped onto Windows' default DACLs.
+"""Who is calling (peer credentials) and the two primitives of every access decision.
 
-The daemon's owner and root act as BUILTIN\\Administrators; every other local user is an
-authenticated interactive user with the default rights of B140 (manager) and B141 (services).
-Rights are checked when a handle is opened, as Windows does (B7), and per call against the
-handle's granted access.
+The daemon's owner and root act as BUILTIN\\Administrators. What a caller may do is decided when
+a handle is opened, against a security descriptor (:mod:`.access`, B7), and per call against the
+handle's granted access (:func:`require`, B138-B139).
 """
 
 from __future__ import annotations
@@ -13,22 +12,7 @@ from dataclasses import dataclass
 from ..errors import ERROR_ACCESS_DENIED, ScmError
 from ..types import (
     MAXIMUM_ALLOWED,
-    READ_CONTROL,
     GenericMapping,
-    ScmAccess,
-    ServiceAccess,
-)
-
-#: B140: local authenticated users on the manager.
-SCM_USER_RIGHTS = ScmAccess.CONNECT | ScmAccess.ENUMERATE_SERVICE | ScmAccess.QUERY_LOCK_STATUS | READ_CONTROL
-#: B141: local authenticated/interactive users on a service.
-SERVICE_USER_RIGHTS = (
-    ServiceAccess.READ_CONTROL
-    | ServiceAccess.ENUMERATE_DEPENDENTS
-    | ServiceAccess.INTERROGATE
-    | ServiceAccess.QUERY_CONFIG
-    | ServiceAccess.QUERY_STATUS
-    | ServiceAccess.USER_DEFINED_CONTROL
 )
 
 
@@ -57,14 +41,6 @@ def grant(requested: int, allowed: int, mapping: GenericMapping) -> int:
     if wanted & ~allowed & 0xFFFFFFFF:
         raise ScmError(ERROR_ACCESS_DENIED, f"requested access 0x{wanted:x}, allowed 0x{allowed:x}")
     return wanted
-
-
-def scm_rights(who: Identity) -> int:
-    return int(ScmAccess.ALL_ACCESS) if who.admin else int(SCM_USER_RIGHTS)
-
-
-def service_rights(who: Identity) -> int:
-    return int(ServiceAccess.ALL_ACCESS) if who.admin else int(SERVICE_USER_RIGHTS)
 
 
 def require(granted: int, needed: int) -> None:
