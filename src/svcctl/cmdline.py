@@ -1,14 +1,17 @@
-"""Command lines as the portable SCM stores them: ``%VAR%`` expansion, splitting and quoting.
+"""Command lines as the SCM stores them: ``%VAR%`` expansion, splitting and quoting.
 
 ImagePath and the wrapper's AppParameters are single strings, as on Windows. They are expanded
-the way REG_EXPAND_SZ is (``%NAME%`` from the environment, unknown names left as they are) and
-split with POSIX shell quoting, so ``"/opt/my app/run" --flag`` and ``'a b'`` both work.
+the way REG_EXPAND_SZ is (``%NAME%`` from the environment, unknown names left as they are). On
+POSIX they are split with shell quoting, so ``"/opt/my app/run" --flag`` and ``'a b'`` both work;
+on Windows with CommandLineToArgvW's rules (backslashes are literal except before a quote), so
+``"C:\\Program Files\\x.exe" -k`` means what it means to the real SCM.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
+import sys
 
 
 def expand_vars(text: str, env: dict[str, str] | None = None) -> str:
@@ -29,10 +32,12 @@ def expand_vars(text: str, env: dict[str, str] | None = None) -> str:
     return "".join(out)
 
 
-def split(command_line: str, env: dict[str, str] | None = None) -> list[str]:
-    """argv of a command line: variables expanded, then shell-style quoting (whitespace split
-    when the quoting is unbalanced, rather than refusing a line Windows would run)."""
+def split(command_line: str, env: dict[str, str] | None = None, windows: bool | None = None) -> list[str]:
+    """argv of a command line: variables expanded, then the platform's quoting rules (on POSIX a
+    whitespace split when the quoting is unbalanced, rather than refusing a line Windows would run)."""
     expanded = expand_vars(command_line, env)
+    if sys.platform == "win32" if windows is None else windows:
+        return split_windows(expanded)
     try:
         return shlex.split(expanded)
     except ValueError:
@@ -51,9 +56,59 @@ def which(name: str, path: str | None = None) -> str | None:
     return None
 
 
-def join(argv: list[str]) -> str:
+def split_windows(text: str) -> list[str]:
+    """CommandLineToArgvW: whitespace separates; inside quotes it does not; 2n backslashes before
+    a quote are n backslashes and the quote toggles, 2n+1 are n and a literal quote; ``""`` inside
+    quotes is a literal quote; other backslashes are literal."""
+    args: list[str] = []
+    cur: list[str] = []
+    in_quotes = have = False
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            j = i
+            while j < n and text[j] == "\\":
+                j += 1
+            count = j - i
+            if j < n and text[j] == '"':
+                cur.append("\\" * (count // 2))
+                if count % 2:
+                    cur.append('"')
+                    i = j + 1
+                else:
+                    i = j
+                have = True
+                continue
+            cur.append("\\" * count)
+            i, have = j, True
+            continue
+        if c == '"':
+            if in_quotes and i + 1 < n and text[i + 1] == '"':
+                cur.append('"')
+                i += 2
+                continue
+            in_quotes, have = not in_quotes, True
+        elif c in " \t" and not in_quotes:
+            if have:
+                args.append("".join(cur))
+                cur, have = [], False
+        else:
+            cur.append(c)
+            have = True
+        i += 1
+    if have:
+        args.append("".join(cur))
+    return args
+
+
+def join(argv: list[str], windows: bool | None = None) -> str:
     """The command line that :func:`split` turns back into ``argv``; paths with spaces are
     double-quoted, which also closes the unquoted-path hole Windows has (B-audit)."""
+    if sys.platform == "win32" if windows is None else windows:
+        import subprocess
+
+        return subprocess.list2cmdline(argv)
     out = []
     for arg in argv:
         if arg and all(c.isalnum() or c in "@%+=:,./-_" for c in arg):

@@ -139,7 +139,9 @@ def cmd_install(mgr: Manager, args: list[str], out: TextIO) -> int:
         code, _, action = item.partition("=")
         exits[settings.exit_value_name(code)] = (1, settings.exit_action(action))
     # Least privilege by default: a root daemon runs the program as a virtual account of its own.
-    account = opts.account or (f"NT SERVICE\\{opts.name}" if os.geteuid() == 0 else "LocalSystem")
+    # (Windows: virtual accounts need no password, so they are the default there too.)
+    privileged = sys.platform == "win32" or os.geteuid() == 0
+    account = opts.account or (f"NT SERVICE\\{opts.name}" if privileged else "LocalSystem")
     svc = mgr.create_service(
         opts.name, wrapper_image_path(), display_name=opts.display,
         service_type=ServiceType.WIN32_OWN_PROCESS, start_type=_START[opts.start],
@@ -168,6 +170,8 @@ def cmd_install(mgr: Manager, args: list[str], out: TextIO) -> int:
 
 def access_warnings(account_name: str, values: dict[str, tuple[int, Any]]) -> list[str]:
     """What the account will not be able to use: said at install, not found out at start."""
+    if sys.platform == "win32":
+        return []  # ACLs, not permission bits: Windows says it at start (event log, exit code)
     from .. import accounts
     from ..cmdline import split
 
