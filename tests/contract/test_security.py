@@ -49,3 +49,12 @@ def test_malformed_descriptor_is_refused(make, name):
 
 def test_b140_manager_descriptor(mgr):
     assert "O:SYG:SY" + mgr.security(0x4 | 0x8) == DEFAULT_SCM_SDDL
+
+
+def test_b15_registry_view_shows_every_services_security_subkey(make, mgr, name):
+    """A service with the default descriptor still has Services\\<name>\\Security, as on Windows."""
+    make(name).close()
+    value = mgr.reg_get(f"Services\\{name}")["Security"]["Security"]
+    assert value[0] == 3 and bytes_to_sddl(value[1]) == "O:SYG:SY" + SERVICE_SDSHOW_DEFAULT
+    everything = mgr.reg_get("Services")
+    assert f"{name}\\Security" in everything

@@ -20,7 +20,7 @@ from ..errors import (
     ScmError,
 )
 from ..regvalue import from_wire, to_wire
-from .database import SERVICES, Database
+from .database import REG_BINARY, SERVICES, Database
 
 _READABLE_ROOTS = ("services", "control")
 
@@ -53,10 +53,28 @@ class RegistryApi:
         if key.split("\\")[0].lower() not in _READABLE_ROOTS:
             raise ScmError(ERROR_FILE_NOT_FOUND, key)
         tree = self.db.read_tree(key)
+        self._show_security(key, tree)
         return {
             stored[len(key) + 1:]: {name: to_wire(v) for name, v in values.items()}
             for stored, values in tree.items()
         }
+
+    def _show_security(self, key: str, tree: dict[str, Any]) -> None:
+        """Windows has a Security subkey for every service; a service here may have only the
+        default descriptor, which is shown (and exported) as if stored."""
+        parts = key.split("\\")
+        if parts[0].lower() != SERVICES.lower() or len(parts) > 3:
+            return
+        wanted = [r for r in self.records.values()
+                  if len(parts) == 1 or r.name.lower() == parts[1].lower()]
+        stored = {k.lower() for k in tree}
+        for rec in wanted:
+            sec = f"{SERVICES}\\{rec.name}\\Security"
+            if len(parts) == 3 and parts[2].lower() != "security":
+                return
+            if sec.lower() not in stored:
+                sd = self.access.descriptor(rec.name)
+                tree[sec] = {"Security": (REG_BINARY, sd.to_bytes())}
 
     def reg_set(self, s: Any, scm: int, key: str, values: dict[str, Any], replace: bool) -> None:
         """Set (or with ``None`` delete) values of one ``Services\\<name>\\Parameters`` key;
