@@ -23,6 +23,12 @@ def _read_parameters(name: str) -> tuple[dict[str, tuple[int, object]], dict[str
 def main(argv: list[str] | None = None) -> int:
     from ..errors import ERROR_FAILED_SERVICE_CONTROLLER_CONNECT
     from ..svc import channel
+    from ..svc.platform import default_dispatcher_name
+
+    if sys.platform == "win32" and default_dispatcher_name() == "win32":
+        from .winservice import main as windows_main  # the Windows SCM started this image
+
+        return windows_main()
     from .host import WrapperHost
     from .posix import PosixProcessLayer
 

@@ -11,7 +11,6 @@ oldest beyond the retention count are deleted.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import os
 import time
 
@@ -20,6 +19,8 @@ import time
 CHUNK = 256 * 1024
 TAIL_BYTES = 4096
 _F_SETPIPE_SZ = 1031
+#: Windows: binary (no LF -> CRLF) and not inherited; elsewhere close-on-exec.
+_OPEN_FLAGS = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOINHERIT", 0)
 
 
 class LogFile:
@@ -51,7 +52,7 @@ class LogFile:
             os.makedirs(directory, exist_ok=True)
         if rotate_existing and os.path.exists(self.path) and os.path.getsize(self.path) > 0:
             self._rename_current()
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _OPEN_FLAGS, 0o640)
         self.size = os.fstat(self.fd).st_size
         self.opened = time.time()
 
@@ -141,6 +142,8 @@ class Relay:
         self._view = memoryview(scratch)
         self._line_start = True
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        import fcntl  # POSIX only, like add_reader on a pipe (Windows: winlogs.ThreadRelay)
+
         try:
             fcntl.fcntl(read_fd, _F_SETPIPE_SZ, CHUNK)
         except OSError:

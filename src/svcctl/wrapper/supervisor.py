@@ -112,7 +112,7 @@ def _entries(lines: tuple[str, ...]) -> dict[str, str]:
 class Supervisor:
     def __init__(self, name: str, settings: Settings, layer: ProcessLayer, reporter: Reporter,
                  base_env: dict[str, str], args: list[str], scratch: bytearray,
-                 account: Account | None = None) -> None:
+                 account: Account | None = None, relay: type[Relay] = Relay) -> None:
         self.name = name
         self.settings = settings
         self.layer = layer
@@ -121,6 +121,7 @@ class Supervisor:
         self.args = args
         self.scratch = scratch
         self.account = account  # who the program runs as (None: as the wrapper)
+        self.relay = relay  # pipe -> log copier: Relay on the loop, winlogs.ThreadRelay on Windows
         self.state = State.START_PENDING
         self.program: Program | None = None
         self.started_at = 0.0
@@ -215,6 +216,7 @@ class Supervisor:
                 return self._stopped()
             except TimeoutError:
                 pass
+            program.release()  # the old tree is gone: free its cgroup or job before the next one
             if not self._spawn():
                 return
 
@@ -301,10 +303,10 @@ class Supervisor:
                 if fd >= 0:
                     os.close(fd)
         self.started_at = time.monotonic()
-        self._stderr = Relay(err_r, err_log, self.scratch, timestamps=timestamps, keep_tail=True)
+        self._stderr = self.relay(err_r, err_log, self.scratch, timestamps=timestamps, keep_tail=True)
         self._relays = [self._stderr]
         if out_r >= 0:
-            self._relays.append(Relay(out_r, out_log, self.scratch, timestamps=timestamps))
+            self._relays.append(self.relay(out_r, out_log, self.scratch, timestamps=timestamps))
         return True
 
     async def _await_ready(self, probe: Probe) -> bool:
