@@ -299,3 +299,63 @@ def test_b138_b140_manager_descriptor_decides_create_service(shared_daemon, test
                 if admin.exists(leftover):
                     with admin.open_service(leftover) as svc:
                         svc.delete()
+
+
+SCM_CLIENT = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from svcctl.errors import ScmError
+    from svcctl.mgr.portable import PortableBackend
+    from svcctl.types import MAXIMUM_ALLOWED
+
+    home, name = Path(sys.argv[1]), sys.argv[2]
+    call = PortableBackend.connect(home=home).call
+    try:
+        scm = call("open_scm", access=MAXIMUM_ALLOWED)
+    except ScmError as e:
+        print(json.dumps({"open": e.winerror}))
+        sys.exit(0)
+    out = {}
+    attempts = [
+        ("ENUMERATE_SERVICE", lambda: call("enum", scm=scm, type=0x30, state=3)),
+        ("CREATE_SERVICE", lambda: call("create", scm=scm, name=name, access=0, type=16, start=3, error=1,
+                                        binpath="/bin/true")),
+        ("MODIFY_BOOT_CONFIG", lambda: call("set_group_order", scm=scm, groups=call("group_order", scm=scm))),
+        ("READ_CONTROL", lambda: call("get_security", h=scm, info=4)),
+        ("CONNECT", lambda: call("open", scm=scm, name=name + "-none", access=0)),
+    ]
+    for key, fn in attempts:
+        try:
+            fn()
+            out[key] = 0
+        except ScmError as e:
+            out[key] = e.winerror
+    print(json.dumps(out))
+    """
+)
+SCM_RIGHTS = {"ENUMERATE_SERVICE": "LC", "CREATE_SERVICE": "DC", "MODIFY_BOOT_CONFIG": "WP", "READ_CONTROL": "RC"}
+
+
+@pytest.mark.parametrize("right", sorted(SCM_RIGHTS))
+def test_b138_each_manager_right_is_granted_alone_as_the_descriptor_says(shared_daemon, test_users, name, right):
+    """The SCM's DACL gives user A CONNECT plus one right: that call passes, the other manager
+    calls fail with 5 (OpenService needs only CONNECT, B5, and fails for the missing service)."""
+    a, _ = test_users
+    with shared_daemon.connect() as admin:
+        before = admin.security(0x4)
+        admin.set_security(f"D:(A;;CC{SCM_RIGHTS[right]};;;S-1-22-1-{a.pw_uid})(A;;KA;;;BA)")
+        try:
+            res = subprocess.run([USER_PYTHON, "-c", SCM_CLIENT, str(shared_daemon.home), name],
+                                 preexec_fn=lambda: (os.setgroups([]), os.setgid(a.pw_gid), os.setuid(a.pw_uid)),
+                                 capture_output=True, text=True, timeout=60,
+                                 env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(shared_daemon.home.parent / "lib")})
+            got = json.loads(res.stdout)
+        finally:
+            admin.set_security(before)
+            if admin.exists(name):
+                with admin.open_service(name) as svc:
+                    svc.delete()
+    assert got.pop(right) == 0, (right, got)
+    assert got.pop("CONNECT") == 1060  # OpenService needs only CONNECT (B5): the service is missing
+    assert set(got.values()) == {5}, got
