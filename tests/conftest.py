@@ -1,6 +1,11 @@
 """Fixtures shared by every tier: a real daemon per session, an in-process SCM, helpers.
 
 Waiting is always a condition with a deadline (``eventually``), never a bare sleep.
+
+Inside Windows Python (the Wine tier, ``tools/wine/test``) the backend under test is ``win32``,
+Wine's or Windows' real SCM: ``backend_name`` is ``win32`` only, service images run with this
+``python.exe`` and their ImagePaths are quoted by Windows' rules. The daemon's and the in-process
+SCM's modules are imported only when a test asks for them (some of them are POSIX-only).
 """
 
 from __future__ import annotations
@@ -13,19 +18,32 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
 from svcctl.mgr import Manager
-from svcctl.mgr.memory import MemoryScm
 from svcctl.mgr.portable import PortableBackend
-from svcctl.scm.runtime import Settings
+
+if TYPE_CHECKING:
+    from svcctl.mgr.memory import MemoryScm
 
 ROOT = Path(__file__).resolve().parent.parent
 SVCHOST = ROOT / "tests" / "contract" / "svchost.py"
 PIPE_TIMEOUT_MS = 1500
 HANDLER_TIMEOUT_MS = 2000
+#: True inside Windows Python: the contract suite then runs against the real SCM (backend win32).
+WINDOWS = sys.platform == "win32"
+#: The backends the contract suite runs against on this system.
+BACKENDS = ["win32"] if WINDOWS else ["memory", "portable"]
+
+
+def image_path(*argv: str | Path) -> str:
+    """An ImagePath (command line) running ``argv``: joined by spaces as before on POSIX, and
+    quoted by CommandLineToArgvW's rules on Windows (python.exe and paths may contain spaces)."""
+    if WINDOWS:
+        return subprocess.list2cmdline([str(a) for a in argv])
+    return " ".join(str(a) for a in argv).strip()
 
 T = TypeVar("T")
 
@@ -89,12 +107,15 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 
 @pytest.fixture(scope="session")
 def memory_scm() -> Iterator[MemoryScm]:
+    from svcctl.mgr.memory import MemoryScm
+    from svcctl.scm.runtime import Settings
+
     scm = MemoryScm(Settings(pipe_timeout_ms=PIPE_TIMEOUT_MS, handler_timeout_ms=HANDLER_TIMEOUT_MS))
     yield scm
     scm.shutdown()
 
 
-@pytest.fixture(params=["memory", "portable"])
+@pytest.fixture(params=BACKENDS)
 def backend_name(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -107,6 +128,8 @@ def connect(backend_name: str, request: pytest.FixtureRequest) -> Iterator[Calla
     def open_manager() -> Manager:
         if backend_name == "memory":
             m = Manager.connect(backend=request.getfixturevalue("memory_scm").connect())
+        elif backend_name == "win32":
+            m = Manager.connect(backend="win32")
         else:
             m = request.getfixturevalue("daemon").connect()
         opened.append(m)
@@ -159,7 +182,6 @@ def svchost(hostlog: HostLog) -> Callable[..., str]:
     """Build the ImagePath of a svchost image: svchost("--behave", "crash")."""
 
     def binpath(*args: str) -> str:
-        extra = " ".join(args)
-        return f"{sys.executable} {SVCHOST} --log {hostlog.path} {extra}".strip()
+        return image_path(sys.executable, SVCHOST, "--log", hostlog.path, *args)
 
     return binpath

@@ -40,6 +40,7 @@ from typing import Any
 from svcctl.errors import ScmError
 from svcctl.svc import Accept, Control, Dispatcher, State, run
 from svcctl.svc import channel as svc_channel
+from svcctl.svc.platform import select_dispatcher
 from svcctl.types import is_user_control
 
 HERE = Path(__file__).resolve()
@@ -48,9 +49,13 @@ ERROR_CALL_NOT_IMPLEMENTED = 120
 
 
 def binpath(log: Path, gate: Path, *args: str) -> str:
-    """ImagePath of this image (for tests)."""
-    extra = " ".join(args)
-    return f"{sys.executable} {HERE} --log {log} --gate {gate} {extra}".strip()
+    """ImagePath of this image (for tests), quoted by Windows' rules inside Windows Python."""
+    argv = [sys.executable, str(HERE), "--log", str(log), "--gate", str(gate), *args]
+    if sys.platform == "win32":
+        import subprocess
+
+        return subprocess.list2cmdline(argv)
+    return " ".join(argv)
 
 
 class Gates:
@@ -110,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
                 log(event="register", code=exc.winerror)
         if opts.behave == "double-dispatch":
             try:
-                Dispatcher({name: lambda d2, a: None}).run()
+                select_dispatcher()({name: lambda d2, a: None}).run()
                 log(event="dispatch2", code=0)
             except ScmError as exc:
                 log(event="dispatch2", code=exc.winerror)

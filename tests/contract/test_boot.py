@@ -17,8 +17,6 @@ import pytest
 
 from svcctl.errors import ScmError
 from svcctl.mgr import Manager
-from svcctl.mgr.memory import MemoryScm
-from svcctl.scm.runtime import Settings
 from svcctl.types import Accept, ErrorControl, ServiceType, StartType, State
 from tests.conftest import Daemon, HostLog, eventually
 from tests.contract import svc_extra
@@ -34,6 +32,9 @@ class Machine:
         self.memory: MemoryScm | None = None
         self.daemon: Daemon | None = None
         if backend == "memory":
+            from svcctl.mgr.memory import MemoryScm
+            from svcctl.scm.runtime import Settings
+
             self.memory = MemoryScm(Settings(pipe_timeout_ms=3000, hung_start_ms=800, delayed_start_ms=400))
         else:
             self.daemon = Daemon(home, "--no-boot", *flags)

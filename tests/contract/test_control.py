@@ -11,8 +11,6 @@ import pytest
 
 from svcctl.errors import ScmError
 from svcctl.mgr import Manager, Service
-from svcctl.mgr.memory import MemoryScm
-from svcctl.scm.runtime import Settings
 from svcctl.types import Accept, Control, ServiceAccess, State
 from tests.conftest import HANDLER_TIMEOUT_MS, Daemon, HostLog, eventually
 
@@ -300,7 +298,18 @@ def test_b69_hung_handler_1053(mgr, connect, name, svchost, hostlog, cleanup):
 def serialized(backend_name: str, tmp_path: Path) -> Iterator[Callable[[], Manager]]:
     """Managers of an SCM with Windows' SCM-wide handler serialization (--serialize-controls)."""
     opened: list[Manager] = []
-    if backend_name == "memory":
+    if backend_name == "win32":  # Windows' SCM serializes handlers SCM-wide by itself
+        def connect_win32() -> Manager:
+            opened.append(Manager.connect(backend="win32"))
+            return opened[-1]
+
+        yield connect_win32
+        for m in opened:
+            m.disconnect()
+    elif backend_name == "memory":
+        from svcctl.mgr.memory import MemoryScm
+        from svcctl.scm.runtime import Settings
+
         scm = MemoryScm(Settings(pipe_timeout_ms=3000, handler_timeout_ms=HANDLER_TIMEOUT_MS,
                                  serialize_controls=True))
 

@@ -87,6 +87,19 @@ def _gone(mgr: Manager, svc_name: str) -> bool:
 @pytest.fixture
 def registry(backend_name: str, request: pytest.FixtureRequest) -> Callable[[str], dict[str, Any]]:
     """Read the values of ``Services\\<name>`` from the backend's database (the registry of B15)."""
+    if backend_name == "win32":
+        import winreg  # type: ignore[import-not-found,unused-ignore]
+
+        def read_registry(svc_name: str) -> dict[str, Any]:
+            path = f"SYSTEM\\CurrentControlSet\\Services\\{svc_name}"
+            out: dict[str, Any] = {}
+            with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, path) as key:
+                for i in range(winreg.QueryInfoKey(key)[1]):
+                    n, data, kind = winreg.EnumValue(key, i)
+                    out[n] = tuple(data) if kind == winreg.REG_MULTI_SZ else data
+            return out
+
+        return read_registry
     if backend_name == "memory":
         scm_owner = request.getfixturevalue("memory_scm")
 

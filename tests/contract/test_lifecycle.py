@@ -1,11 +1,26 @@
-"""The seed's walk: installed (1077), RUNNING, PAUSED, RUNNING, STOPPED, deleted — on each backend."""
+"""The seed's walk: installed (1077), RUNNING, PAUSED, RUNNING, STOPPED, deleted — on each backend.
+
+``test_service_written_with_svcctl_svc_full_walk`` is issue 7's acceptance flow: it runs against
+the memory and portable backends on Linux and, inside Windows Python under Wine, against Wine's
+real SCM with python.exe itself as the image (``tools/wine/test``).
+"""
 
 from __future__ import annotations
 
-import pytest
+from svcctl.errors import ScmError
+from svcctl.mgr import Manager
+from svcctl.types import Accept, ServiceAccess, State
+from tests.conftest import eventually
 
-from svcctl.errors import ServiceDoesNotExist
-from svcctl.types import Accept, State
+
+def _gone(mgr: Manager, name: str) -> bool:
+    """The key is removed: at once without a process, after it has exited otherwise (B97)."""
+    try:
+        mgr.open_service(name, access=ServiceAccess.QUERY_STATUS).close()
+    except ScmError as exc:
+        assert exc.winerror == 1060
+        return True
+    return False
 
 
 def test_seed_walk(mgr, name, svchost, hostlog):
@@ -25,5 +40,27 @@ def test_seed_walk(mgr, name, svchost, hostlog):
         st = svc.wait(State.STOPPED, 10)
         assert (st.state, st.win32_exit_code, st.pid, st.controls_accepted) == (State.STOPPED, 0, 0, 0)
         svc.delete()
-    with pytest.raises(ServiceDoesNotExist):
-        mgr.open_service(name)
+    eventually(lambda: _gone(mgr, name), 10, f"{name} to be deleted")
+
+
+def test_service_written_with_svcctl_svc_full_walk(mgr, name, svchost, hostlog):
+    """Create a svcctl.svc service, start it with arguments, pause, continue, send a user control,
+    stop it with a service-specific exit code, read the code back (B84), delete it."""
+    with mgr.create_service(name, svchost("--behave", "exit-code", "--code", "42")) as svc:
+        svc.start("alpha", "two words")
+        assert svc.wait(State.RUNNING, 10).state is State.RUNNING
+        assert hostlog.wait_for(event="start")["argv"] == [name, "alpha", "two words"]  # B49
+        svc.pause()
+        assert svc.wait(State.PAUSED, 10).state is State.PAUSED
+        hostlog.wait_for(event="pause")
+        svc.continue_()
+        assert svc.wait(State.RUNNING, 10).state is State.RUNNING
+        hostlog.wait_for(event="continue")
+        assert svc.control(200).state is State.RUNNING
+        hostlog.wait_for(event="control", code=200)
+        svc.stop()
+        st = svc.wait(State.STOPPED, 10)
+        assert (st.state, st.win32_exit_code, st.service_exit_code, st.pid) == (State.STOPPED, 1066, 42, 0)
+        hostlog.wait_for(event="stop")
+        svc.delete()
+    eventually(lambda: _gone(mgr, name), 10, f"{name} to be deleted")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -254,6 +256,13 @@ def test_b54_share_process_services_share_one_process(mgr, name, svchost, hostlo
 def test_b55_dispatcher_outside_scm_1063(monkeypatch):
     """StartServiceCtrlDispatcher in a process not started by the SCM fails 1063."""
     monkeypatch.delenv(svc_channel.ENV_CHANNEL, raising=False)
+    if sys.platform == "win32":  # in a fresh process: Wine answers 1056 to any later call in one
+        code = ("from svcctl.errors import ScmError\nfrom svcctl.svc import Dispatcher, run\n"
+                "for f in (lambda: run(table={'x': lambda d, a: None}), Dispatcher({'x': lambda d, a: None}).run):\n"
+                "    try:\n        f()\n    except ScmError as e:\n        print(e.winerror)\n")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert out.stdout.split() == ["1063", "1063"], out.stderr
+        return
     with pytest.raises(ScmError) as exc:
         run(table={"x": lambda d, argv: None})
     assert _code(exc) == 1063

@@ -101,7 +101,7 @@ def test_b80_pid_and_flags(mgr, name, svchost, hostlog, backend_name, cleanup):
     svc = _running(mgr, name, svchost(), cleanup)
     st = svc.query()
     assert st.pid != 0 and st.flags == 0
-    if backend_name == "portable":  # a real process: the pid is the image's own
+    if backend_name in ("portable", "win32"):  # a real process: the pid is the image's own
         assert st.pid == hostlog.wait_for(event="start")["pid"]
     svc.pause()
     paused = eventually(lambda: (s := svc.query()).state is State.PAUSED and s, 10, "PAUSED")

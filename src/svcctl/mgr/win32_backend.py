@@ -447,6 +447,22 @@ class Win32Backend(Backend):
     def _op_set_tag_order(self, scm: int, group: str, tags: list[int]) -> None:
         _reg.set_tag_order(self._scm(scm).machine, group, tags)
 
+    # --- security descriptors (manager or service handle) ------------------------------------
+
+    def _op_get_security(self, h: int, info: int = 0x7) -> str:
+        """QueryServiceObjectSecurity: the self-relative descriptor, in hex like the wire's."""
+        handle = self._handles.get(h)
+        if handle is None:
+            raise ScmError(ERROR_INVALID_HANDLE)
+        return _b.object_security(handle.sc, info).hex()
+
+    def _op_set_security(self, h: int, info: int = 0x4, sd: str = "") -> None:
+        handle = self._handles.get(h)
+        if handle is None:
+            raise ScmError(ERROR_INVALID_HANDLE)
+        raw = ctypes.create_string_buffer(bytes.fromhex(sd))
+        _a.SetServiceObjectSecurity(handle.sc, info, raw)
+
     def _op_reg_get(self, scm: int, key: str) -> dict[str, dict[str, list[Any]]]:
         return _reg.reg_get(self._scm(scm).machine, key)
 

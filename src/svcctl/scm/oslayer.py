@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from ..accounts import Account
     from .host import Host
 
+#: signal.SIGKILL, looked up so that this module also imports on Windows (which has no SIGKILL):
+#: the contract suite's fixtures import it there, though nothing here runs on Windows.
+SIGKILL: int = getattr(signal, "SIGKILL", 9)
+
 
 class Process(Protocol):
     """A started service image."""
@@ -44,7 +48,7 @@ class Process(Protocol):
     #: Resolves with the exit status once the image's main process has ended.
     exited: asyncio.Future[int]
 
-    def kill_tree(self, sig: int = signal.SIGKILL) -> None:
+    def kill_tree(self, sig: int = SIGKILL) -> None:
         """Signal the image and everything it started."""
 
 
@@ -115,11 +119,11 @@ class PosixProcess:
 
     def _finish(self, code: int) -> None:
         # The main process is gone; whatever it left in its session goes with it (no orphans).
-        self.kill_tree(signal.SIGKILL)
+        self.kill_tree(SIGKILL)
         if not self.exited.done():
             self.exited.set_result(code)
 
-    def kill_tree(self, sig: int = signal.SIGKILL) -> None:
+    def kill_tree(self, sig: int = SIGKILL) -> None:
         try:
             os.killpg(self.pid, sig)
         except (ProcessLookupError, PermissionError):
@@ -204,9 +208,9 @@ class ThreadProcess:
 
     def _finish(self, code: int) -> None:
         if not self.exited.done():
-            self.exited.set_result(-signal.SIGKILL if self._killed.is_set() else code)
+            self.exited.set_result(-SIGKILL if self._killed.is_set() else code)
 
-    def kill_tree(self, sig: int = signal.SIGKILL) -> None:
+    def kill_tree(self, sig: int = SIGKILL) -> None:
         """A thread cannot be killed: cut its channel so its dispatcher returns at once."""
         self._killed.set()
         try:
@@ -294,5 +298,5 @@ class _Finished:
         self.exited: asyncio.Future[int] = loop.create_future()
         self.exited.set_result(0)
 
-    def kill_tree(self, sig: int = signal.SIGKILL) -> None:
+    def kill_tree(self, sig: int = SIGKILL) -> None:
         pass
