@@ -221,3 +221,30 @@ def test_exit_action_stops_with_1066(wrapped: Any, tmp_path: Path, name: str) ->
     assert (stopped.win32_exit_code, stopped.service_exit_code) == (ERROR_SERVICE_SPECIFIC_ERROR, 7)
     events = Path(stdio_log_path(name)).read_text(encoding="utf-8")
     assert "exited with code 7" in events and "to stderr: exiting 7" in events
+
+
+def test_svcctl_install_runs_a_web_server_as_a_windows_service(mgr: Manager, name: str, cleanup: list[str],
+                                                              tmp_path: Path) -> None:
+    """Issue 7's acceptance through the command: `svcctl install NAME ... -- python -m http.server`,
+    then start: it answers on loopback; stop leaves no process behind."""
+    import io
+
+    from svcctl.cli.main import main
+
+    port = free_port()
+    cleanup.append(name)
+    out = io.StringIO()
+    code = main(["install", name, "--account", "LocalSystem", "--cwd", str(tmp_path),
+                 "--stdout", str(tmp_path / "out.log"), "--ready", f"tcp:127.0.0.1:{port}",
+                 "--", sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], out=out)
+    assert code == 0, out.getvalue()
+    with mgr.open_service(name) as svc:
+        assert svc.config().binary_path == wrapper_image_path(sys.executable)
+        svc.start()
+        status = state(svc, State.RUNNING)
+        assert eventually(lambda: get(port) == 200, 10, "HTTP 200")
+        procs = tree(status.pid)
+        svc.control(Control.STOP)
+        state(svc, State.STOPPED)
+    eventually(lambda: not any(running(p) for p in procs), 5, "no process left")
+    assert get(port, timeout=1.0) is None

@@ -156,7 +156,13 @@ def cmd_install(mgr: Manager, args: list[str], out: TextIO) -> int:
                 svc.set_description(opts.description)
             if opts.start == "delayed-auto":
                 svc.set_delayed_auto_start(True)
-            svc.set_failure_actions_on_non_crash(True)  # a program that fails stops with 1066
+            try:
+                svc.set_failure_actions_on_non_crash(True)  # a program that fails stops with 1066
+            except ScmError as exc:
+                if exc.winerror not in (50, 124):  # an SCM without the level (Wine) still runs it
+                    raise
+                out.write(f"  note: this SCM has no failure-actions flag ({exc.winerror}): "
+                          "failure actions fire on crashes only\n")
         except BaseException:
             svc.delete()
             raise
