@@ -77,6 +77,7 @@ class AccessControl:
         self.db = db
         self.events = events
         self._cache: dict[str, SecurityDescriptor] = {}
+        self._defaults: dict[str, SecurityDescriptor] = {}
 
     # --- descriptors ---------------------------------------------------------------------------
 
@@ -96,8 +97,11 @@ class AccessControl:
                     sd = SecurityDescriptor.from_bytes(stored[1])
                 except SecurityDescriptorError:
                     sd = None  # a damaged value must not lock everyone out: the default applies
-            if sd is None:
-                sd = SecurityDescriptor.from_sddl(DEFAULT_SCM_SDDL if service is None else DEFAULT_SERVICE_SDDL)
+            if sd is None:  # one parsed default shared by every service that has no descriptor
+                default = DEFAULT_SCM_SDDL if service is None else DEFAULT_SERVICE_SDDL
+                sd = self._defaults.get(default)
+                if sd is None:
+                    sd = self._defaults[default] = SecurityDescriptor.from_sddl(default)
             self._cache[key] = sd
         return sd
 
