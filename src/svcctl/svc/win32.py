@@ -226,7 +226,7 @@ class Win32Dispatcher(Dispatcher):
 
     def register(self, name: str, handler: HandlerEx) -> StatusHandle:
         """RegisterServiceCtrlHandlerExW: 1083 for a name this table does not implement (B56)."""
-        key = self._key(name)
+        key = self._entry(name)
         if key is None:
             raise ScmError(ERROR_SERVICE_NOT_IN_EXE, name)
 
@@ -244,14 +244,6 @@ class Win32Dispatcher(Dispatcher):
         with self._lock:
             self._statuses[key.lower()] = status
         return status
-
-    def _key(self, name: str) -> str | None:
-        for key in self.table:
-            if key.lower() == name.lower():
-                return key
-        if len(self.table) == 1:
-            return next(iter(self.table))  # an own-process image's one entry answers to any name (B54)
-        return None
 
     def _handler_ex(self, handler: HandlerEx, control: int, event_type: int, data: int | None) -> int:
         """HandlerEx: forward, and never let an exception reach Windows' thread (1064 instead)."""

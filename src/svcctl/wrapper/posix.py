@@ -29,7 +29,7 @@ from ..errors import (
     ERROR_PATH_NOT_FOUND,
     ScmError,
 )
-from .process import CLOSE, INTERRUPT, KILL, Program
+from .process import CLOSE, GONE_POLL_S, INTERRUPT, KILL, Program, TreeWait
 
 if TYPE_CHECKING:
     from ..accounts import Account
@@ -44,8 +44,6 @@ _JOIN_THEN_EXEC = (
 #: util-linux's setpriv: switches user after the shell joined the cgroup (as root).
 SETPRIV = next((p for p in ("/usr/bin/setpriv", "/bin/setpriv") if os.access(p, os.X_OK)), None)
 _SIGNALS = {INTERRUPT: signal.SIGINT, CLOSE: signal.SIGTERM, KILL: signal.SIGKILL}
-#: How often an exited program's leftover tree is checked while waiting for it to go.
-_GONE_POLL_S = 0.01
 
 
 def _win32_code(exc: OSError, exe: str, cwd: str) -> ScmError:
@@ -83,7 +81,7 @@ def _cgroup_base() -> str | None:
     return base if os.access(base, os.W_OK) else None
 
 
-class PosixProgram:
+class PosixProgram(TreeWait):
     __slots__ = ("pid", "exited", "_popen", "_loop", "_cgroup", "_pidfd")
 
     def __init__(self, popen: subprocess.Popen[bytes], cgroup: str | None, loop: asyncio.AbstractEventLoop) -> None:
@@ -138,19 +136,6 @@ class PosixProgram:
             return False
         return True
 
-    async def gone(self, timeout: float) -> bool:
-        deadline = self._loop.time() + timeout
-        if not self.exited.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(self.exited), timeout)
-            except TimeoutError:
-                return False
-        while self.alive():
-            if self._loop.time() >= deadline:
-                return False
-            await asyncio.sleep(_GONE_POLL_S)
-        return True
-
     def suspend(self) -> None:
         if self._cgroup is None or not _write(os.path.join(self._cgroup, "cgroup.freeze"), "1"):
             self._signal_raw(signal.SIGSTOP)
@@ -183,7 +168,7 @@ def _remove_cgroup(loop: asyncio.AbstractEventLoop, path: str, tries: int) -> No
         pass
     except OSError:
         if tries > 0:
-            loop.call_later(_GONE_POLL_S, _remove_cgroup, loop, path, tries - 1)
+            loop.call_later(GONE_POLL_S, _remove_cgroup, loop, path, tries - 1)
 
 
 def _kill(pid: int, sig: int) -> None:

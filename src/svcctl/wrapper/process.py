@@ -42,6 +42,33 @@ class Program(Protocol):
         """Free what tracks the tree, once it is gone."""
 
 
+#: How often a tree whose main process has exited is checked while waiting for the rest to go.
+GONE_POLL_S = 0.01
+
+
+class TreeWait:
+    """``Program.gone`` for both layers: the main process's exit, then the rest of the tree."""
+
+    exited: asyncio.Future[int]
+    _loop: asyncio.AbstractEventLoop
+
+    def alive(self) -> bool:
+        raise NotImplementedError
+
+    async def gone(self, timeout: float) -> bool:
+        deadline = self._loop.time() + timeout
+        if not self.exited.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self.exited), timeout)
+            except TimeoutError:
+                return False
+        while self.alive():
+            if self._loop.time() >= deadline:
+                return False
+            await asyncio.sleep(GONE_POLL_S)
+        return True
+
+
 class ProcessLayer(Protocol):
     def start(
         self, argv: list[str], cwd: str, env: dict[str, str], stdout: int, stderr: int, label: str,

@@ -29,7 +29,7 @@ from ctypes.wintypes import DWORD
 from typing import TYPE_CHECKING
 
 from ..errors import ERROR_DIRECTORY, ERROR_FILE_NOT_FOUND, ScmError
-from .process import CLOSE, INTERRUPT, KILL, Program
+from .process import CLOSE, INTERRUPT, KILL, Program, TreeWait
 
 assert sys.platform == "win32", "svcctl.wrapper.windows is Windows-only"
 
@@ -43,7 +43,6 @@ _PROCESS_ACCESS = (k.PROCESS_SET_QUOTA | k.PROCESS_TERMINATE | w.PROCESS_SUSPEND
                    | k.PROCESS_QUERY_LIMITED_INFORMATION | k.SYNCHRONIZE)
 #: The exit code TerminateJobObject gives what it kills (the main process's, if it was alive).
 KILLED_EXIT_CODE = 1
-_GONE_POLL_S = 0.01
 
 
 class _Console:
@@ -84,7 +83,7 @@ class _Console:
 _console = _Console()
 
 
-class WindowsProgram:
+class WindowsProgram(TreeWait):
     """One started program and its job (the tree)."""
 
     def __init__(self, popen: subprocess.Popen[bytes], process: int, job: int,
@@ -143,19 +142,6 @@ class WindowsProgram:
         except OSError:
             return not self.exited.done()
         return bool(info.ActiveProcesses > 0)
-
-    async def gone(self, timeout: float) -> bool:
-        deadline = self._loop.time() + timeout
-        if not self.exited.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(self.exited), timeout)
-            except TimeoutError:
-                return False
-        while self.alive():
-            if self._loop.time() >= deadline:
-                return False
-            await asyncio.sleep(_GONE_POLL_S)
-        return True
 
     def suspend(self) -> None:
         self._each_process(w.NtSuspendProcess)
