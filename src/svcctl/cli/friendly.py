@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from typing import TextIO
 
 _COLOURS = {State.RUNNING: "32", State.STOPPED: "90", State.PAUSED: "33"}
-FRIENDLY_VERBS = ("list", "status", "events", "serve", "demo", "completion")
+FRIENDLY_VERBS = ("list", "status", "events", "serve", "demo", "completion", "install", "set", "get", "reset",
+                  "dump", "rotate", "debug", "reg", "audit", "sdset")
 
 
 def _colour(out: TextIO) -> bool:

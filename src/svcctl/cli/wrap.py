@@ -371,12 +371,15 @@ def _run_foreground(name: str, argv: list[str], cwd: str, env: dict[str, str], o
     return status if status >= 0 else 128 - status
 
 
+_ARGS_NEEDED = {"set": 3, "get": 2, "reset": 2, "dump": 1, "rotate": 1, "debug": 1}
 VERBS = {"install": cmd_install, "set": cmd_set, "get": cmd_get, "reset": cmd_reset, "dump": cmd_dump,
          "rotate": cmd_rotate, "debug": cmd_debug}
 
 
 def run(verb: str, args: list[str], out: TextIO) -> int:
     own = args[: args.index("--")] if "--" in args else args
+    if verb != "install" and len(args) < _ARGS_NEEDED[verb]:
+        return VERBS[verb](None, args, out)  # type: ignore[arg-type]  # prints its usage: no connection
     if "--help" in own or "-h" in own:
         if verb == "install":
             out.write(INSTALL_USAGE)

@@ -30,7 +30,7 @@ EXIT_ACTIONS = ("Restart", "Ignore", "Exit", "Suicide")
 #: name -> (REG_* type, default, what it does). (svcctl) marks names NSSM does not have.
 PARAMETERS: dict[str, tuple[int, Any, str]] = {
     "Application": (REG_EXPAND_SZ, "", "program to run (absolute path)"),
-    "AppParameters": (REG_EXPAND_SZ, "", "its command line arguments, Windows-quoted"),
+    "AppParameters": (REG_EXPAND_SZ, "", "its arguments, one command line (shell quoting; Windows: its own)"),
     "AppDirectory": (REG_EXPAND_SZ, "", "working directory; empty: the program's own directory"),
     "AppEnvironment": (REG_MULTI_SZ, (), "K=V entries that replace the whole environment"),
     "AppEnvironmentExtra": (REG_MULTI_SZ, (), "K=V entries added to the service's environment"),
