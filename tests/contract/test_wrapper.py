@@ -196,6 +196,18 @@ def test_rotation_by_size_keeps_the_retention_count(wrap, tmp_path):
         assert all(p.stat().st_size <= 256 * 1024 for p in tmp_path.glob("out*.log"))
 
 
+def test_rotation_by_age(wrap, tmp_path):
+    """AppRotateSeconds: a log older than that is rotated at the next write."""
+    log = tmp_path / "out.log"
+    prog = wrap("tick", AppStdout=str(log), AppRotateSeconds=1)
+    with prog.open() as svc:
+        svc.start()
+        svc.wait(State.RUNNING, 15)
+        rotated = eventually(lambda: list(tmp_path.glob("out-*.log")), 10, "a rotation by age")
+        assert "tick 0" in rotated[0].read_text()
+        eventually(lambda: log.exists() and "tick" in log.read_text(), 5, "a fresh log")
+
+
 def test_rotation_on_demand_with_the_user_control(wrap, tmp_path):
     log = tmp_path / "out.log"
     prog = wrap("lines", "5", AppStdout=str(log))
@@ -356,6 +368,21 @@ def test_ready_probe_holds_start_pending_until_the_program_answers(wrap):
         listening = prog.wait_record("listening")[0]
         assert listening  # RUNNING came after the program said it listens
         assert urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).status == 200
+
+
+def test_command_probe_that_never_passes_fails_the_start_with_1070(wrap, tmp_path):
+    """A cmd: ready probe is a program whose exit code decides; never ready within AppReadyTimeout:
+    the start fails with ERROR_SERVICE_START_HANG and the program's tree is gone."""
+    prog = wrap("run", AppReadyProbe=f"cmd:/bin/sh -c 'echo probed >> {tmp_path}/probes; exit 1'",
+                AppReadyTimeout=600)
+    with prog.open() as svc:
+        svc.start()
+        st = svc.wait(State.STOPPED, 15)
+    assert st.win32_exit_code == 1070
+    assert (tmp_path / "probes").read_text().count("probed") >= 2
+    pid = prog.wait_record("start")[0]["pid"]
+    eventually(lambda: not _alive(pid), 5, "the program gone")
+    assert any("was not ready within 600 ms" in t for t in prog.wrapper_events())
 
 
 def test_program_exiting_during_start_fails_the_start_with_its_code_and_stderr(wrap):

@@ -12,6 +12,7 @@ signals) so tests judge the wrapper by the program's own observations. Behaviour
   stubborn SECONDS    ignore SIGINT; exit 0 on SIGTERM after SECONDS
   spew MIB            write MIB MiB to stdout in 64 KiB blocks, then run
   lines N             write N numbered lines to stdout, then run
+  tick                write a line to stdout every 0.2 s
 """
 
 from __future__ import annotations
@@ -108,6 +109,13 @@ def main() -> None:
         sys.stdout.flush()
         record(event="spewed")
         idle()
+    elif BEHAVIOUR == "tick":
+        signal.signal(signal.SIGINT, on_signal)
+        i = 0
+        while True:
+            print(f"tick {i}", flush=True)
+            i += 1
+            time.sleep(0.2)
     elif BEHAVIOUR == "lines":
         for i in range(int(ARGS[0])):
             print(f"line {i}", flush=True)
