@@ -19,6 +19,7 @@ import itertools
 import os
 import signal
 import subprocess
+import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import (
@@ -210,6 +211,7 @@ class PosixProcessLayer:
             self._probed = True
             base = _cgroup_base() if self._want_cgroups is not False else None
             if base is not None:
+                _sweep_dead_roots(base)
                 root = os.path.join(base, f"svcctl-{os.getpid()}")
                 try:
                     os.makedirs(root, exist_ok=True)
@@ -257,8 +259,46 @@ class PosixProcessLayer:
             _write(os.path.join(cgroup, "cgroup.procs"), str(popen.pid))  # the same, if sh could not
         return PosixProgram(popen, cgroup, asyncio.get_running_loop())
     def close(self) -> None:
+        """At the end: whatever is still in a program cgroup is killed, and the cgroups go."""
         if self._base is not None:
-            _rmdir(self._base)
+            _remove_tree(self._base)
+            self._base = None
+
+
+def _remove_tree(root: str) -> None:
+    """Kill what is left in ``root``'s cgroups and remove them (blocking, up to about 1 s)."""
+    try:
+        children = [os.path.join(root, n) for n in os.listdir(root) if os.path.isdir(os.path.join(root, n))]
+    except OSError:
+        return
+    for child in children:
+        _write(os.path.join(child, "cgroup.kill"), "1")
+    deadline = time.monotonic() + 1.0
+    for path in [*children, root]:
+        while True:
+            try:
+                os.rmdir(path)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.005)  # the killed members are still being torn down
+
+
+def _sweep_dead_roots(base: str) -> None:
+    """A daemon that was killed leaves its ``svcctl-<pid>`` cgroups, maybe with programs in
+    them: nothing is orphaned, so those programs are ended and the cgroups removed."""
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith("svcctl-") or not name[7:].isdigit() or int(name[7:]) == os.getpid():
+            continue
+        if not os.path.exists(f"/proc/{name[7:]}"):
+            _remove_tree(os.path.join(base, name))
 
 
 def _check_executable(program: str, cwd: str) -> None:
