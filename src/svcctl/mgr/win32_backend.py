@@ -42,7 +42,6 @@ from ..errors import (
     ERROR_INVALID_HANDLE,
     ERROR_INVALID_PARAMETER,
     ERROR_NOT_SUPPORTED,
-    MESSAGES,
     ScmError,
     message,
 )
@@ -77,25 +76,12 @@ IDLE_SLICE_S = 1.0
 MAX_WATCH_MS = 3_600_000
 
 
-def _with_code(exc: ScmError) -> ScmError:
-    """Make sure ``exc.winerror`` is set. Workaround: ``ScmError.__new__`` calls
-    ``OSError.__new__`` without arguments, and on Windows OSError takes winerror from there only,
-    so ``ScmError(1060).winerror`` is None there. Harmless once svcctl.errors passes it on."""
-    if exc.winerror is None:
-        code = type(exc).code or next((c for c, text in MESSAGES.items() if text == exc.strerror), 0)
-        exc.winerror = code
-    return exc
-
-
 def _win_error(exc: OSError, op: str) -> ScmError:
     code = _b.winerror_of(exc)
     if code is None:
-        return _with_code(ScmError(ERROR_INVALID_FUNCTION, f"{op}: {exc}"))
+        return ScmError(ERROR_INVALID_FUNCTION, f"{op}: {exc}")
     text = (exc.strerror or "").strip()
-    err = ScmError(code, text if text and text != message(code) else None)
-    if err.winerror != code:
-        err.winerror = code  # see _with_code
-    return err
+    return ScmError(code, text if text and text != message(code) else None)
 
 
 def _status_wire(s: _a.SERVICE_STATUS_PROCESS) -> list[int]:
@@ -195,19 +181,18 @@ class Win32Backend(Backend):
     def call(self, op: str, **args: Any) -> Any:
         method: Callable[..., Any] | None = getattr(self, "_op_" + op, None)
         if method is None:
-            raise _with_code(ScmError(ERROR_INVALID_FUNCTION, f"unknown operation {op!r}"))
+            raise ScmError(ERROR_INVALID_FUNCTION, f"unknown operation {op!r}")
         for key, value in args.items():  # ctypes would cut such a string short, silently
             if isinstance(value, str) and "\0" in value:
-                raise _with_code(ScmError(ERROR_INVALID_PARAMETER, f"{op}: NUL inside {key!r}"))
+                raise ScmError(ERROR_INVALID_PARAMETER, f"{op}: NUL inside {key!r}")
         try:
             return method(**args)
-        except ScmError as exc:
-            _with_code(exc)
-            raise
+        except ScmError:
+            raise  # an ScmError is an OSError: not to be translated again
         except OSError as exc:
             raise _win_error(exc, op) from exc
         except (ctypes.ArgumentError, TypeError, ValueError, OverflowError) as exc:
-            raise _with_code(ScmError(ERROR_INVALID_PARAMETER, f"{op}: {exc}")) from exc
+            raise ScmError(ERROR_INVALID_PARAMETER, f"{op}: {exc}") from exc
 
     def close(self) -> None:
         with self._lock:

@@ -19,6 +19,7 @@ import sys
 from ctypes import POINTER, byref, cast
 
 from ..errors import ERROR_INVALID_LEVEL, ERROR_INVALID_PARAMETER, ScmError
+from ..types import ConfigLevel
 
 assert sys.platform == "win32", "svcctl.mgr.win32_config2 is Windows-only"
 
@@ -30,14 +31,7 @@ TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing i
 if TYPE_CHECKING:
     from typing import Any
 
-DESCRIPTION = 1
-FAILURE_ACTIONS = 2
-DELAYED_AUTO_START_INFO = 3
-FAILURE_ACTIONS_FLAG = 4
-SERVICE_SID_INFO = 5
-REQUIRED_PRIVILEGES_INFO = 6
-PRESHUTDOWN_INFO = 7
-LEVELS = frozenset(range(1, 8))
+LEVELS = frozenset(ConfigLevel)
 
 
 def _unsupported(level: int) -> ScmError:
@@ -49,19 +43,19 @@ def query(handle: int, level: int) -> Any:
     if level not in LEVELS:
         raise _unsupported(level)
     buf = _b.query_config2(handle, level)
-    if level == DESCRIPTION:
+    if level == ConfigLevel.DESCRIPTION:
         return _a.SERVICE_DESCRIPTIONW.from_buffer(buf).lpDescription
-    if level == FAILURE_ACTIONS:
+    if level == ConfigLevel.FAILURE_ACTIONS:
         fa = _a.SERVICE_FAILURE_ACTIONSW.from_buffer(buf)
         actions = [[int(fa.lpsaActions[i].Type), int(fa.lpsaActions[i].Delay)] for i in range(fa.cActions)]
         return {"reset": int(fa.dwResetPeriod), "reboot": fa.lpRebootMsg, "command": fa.lpCommand, "actions": actions}
-    if level == DELAYED_AUTO_START_INFO:
+    if level == ConfigLevel.DELAYED_AUTO_START_INFO:
         return bool(_a.SERVICE_DELAYED_AUTO_START_INFO.from_buffer(buf).fDelayedAutostart)
-    if level == FAILURE_ACTIONS_FLAG:
+    if level == ConfigLevel.FAILURE_ACTIONS_FLAG:
         return bool(_a.SERVICE_FAILURE_ACTIONS_FLAG.from_buffer(buf).fFailureActionsOnNonCrashFailures)
-    if level == SERVICE_SID_INFO:
+    if level == ConfigLevel.SERVICE_SID_INFO:
         return int(_a.SERVICE_SID_INFO.from_buffer(buf).dwServiceSidType)
-    if level == REQUIRED_PRIVILEGES_INFO:
+    if level == ConfigLevel.REQUIRED_PRIVILEGES_INFO:
         return _a.parse_multi_sz(_a.SERVICE_REQUIRED_PRIVILEGES_INFOW.from_buffer(buf).pmszRequiredPrivileges)
     return int(_a.SERVICE_PRESHUTDOWN_INFO.from_buffer(buf).dwPreshutdownTimeout)
 
@@ -110,19 +104,19 @@ def change(handle: int, level: int, value: Any) -> None:
         raise _unsupported(level)
     keep: object = None
     info: ctypes.Structure
-    if level == DESCRIPTION:
+    if level == ConfigLevel.DESCRIPTION:
         info = _a.SERVICE_DESCRIPTIONW(_opt_str(value, "description"))  # "" deletes, None keeps (B37)
-    elif level == FAILURE_ACTIONS:
+    elif level == ConfigLevel.FAILURE_ACTIONS:
         info, keep = _failure_actions({} if value is None else value)
     elif value is None:
         return  # B41: nothing to change, and these levels have no "unchanged" structure
-    elif level == DELAYED_AUTO_START_INFO:
+    elif level == ConfigLevel.DELAYED_AUTO_START_INFO:
         info = _a.SERVICE_DELAYED_AUTO_START_INFO(_dword(value, "delayed auto-start"))  # 87 from Windows unless 0/1
-    elif level == FAILURE_ACTIONS_FLAG:
+    elif level == ConfigLevel.FAILURE_ACTIONS_FLAG:
         info = _a.SERVICE_FAILURE_ACTIONS_FLAG(_dword(value, "failure actions flag"))
-    elif level == SERVICE_SID_INFO:
+    elif level == ConfigLevel.SERVICE_SID_INFO:
         info = _a.SERVICE_SID_INFO(_dword(value, "SID type"))
-    elif level == REQUIRED_PRIVILEGES_INFO:
+    elif level == ConfigLevel.REQUIRED_PRIVILEGES_INFO:
         if not isinstance(value, list) or not all(isinstance(p, str) and p and "\0" not in p for p in value):
             raise ScmError(ERROR_INVALID_PARAMETER, "required privileges: a list of names")
         text = _a.multi_sz(value) or "\0"
