@@ -15,6 +15,7 @@ import os
 import shlex
 import shutil
 import sys
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from ..errors import ERROR_INVALID_PARAMETER, ERROR_SERVICE_DOES_NOT_EXIST, ScmError
@@ -209,11 +210,6 @@ def _require_wrapped(mgr: Manager, name: str) -> None:
 
 
 def cmd_set(mgr: Manager, args: list[str], out: TextIO) -> int:
-    if len(args) < 3:
-        out.write("usage: svcctl set NAME KEY VALUE...   (AppExit: svcctl set NAME AppExit CODE|Default ACTION)\n\n"
-                  + "keys:\n" + "".join(f"  {k:<22} {d}\n" for k, (_, _, d) in settings.PARAMETERS.items())
-                  + "  AppExit                what an exit code does: Restart, Ignore, Exit, Suicide\n")
-        return 1639
     name, key, rest = args[0], args[1], args[2:]
     _require_wrapped(mgr, name)
     if key.lower() == "appexit":
@@ -228,9 +224,6 @@ def cmd_set(mgr: Manager, args: list[str], out: TextIO) -> int:
 
 
 def cmd_get(mgr: Manager, args: list[str], out: TextIO) -> int:
-    if len(args) < 2:
-        out.write("usage: svcctl get NAME KEY   (svcctl get NAME AppExit CODE|Default)\n")
-        return 1639
     name, key = args[0], args[1]
     _require_wrapped(mgr, name)
     tree = mgr.reg_get(_params_key(name))
@@ -247,9 +240,6 @@ def cmd_get(mgr: Manager, args: list[str], out: TextIO) -> int:
 
 
 def cmd_reset(mgr: Manager, args: list[str], out: TextIO) -> int:
-    if len(args) < 2:
-        out.write("usage: svcctl reset NAME KEY   (svcctl reset NAME AppExit CODE|Default)\n")
-        return 1639
     name, key = args[0], args[1]
     _require_wrapped(mgr, name)
     if key.lower() == "appexit":
@@ -299,18 +289,12 @@ def dump_commands(mgr: Manager, name: str) -> list[str]:
 
 
 def cmd_dump(mgr: Manager, args: list[str], out: TextIO) -> int:
-    if len(args) != 1:
-        out.write("usage: svcctl dump NAME\n")
-        return 1639
     _require_wrapped(mgr, args[0])
     out.write("\n".join(dump_commands(mgr, args[0])) + "\n")
     return 0
 
 
 def cmd_rotate(mgr: Manager, args: list[str], out: TextIO) -> int:
-    if len(args) != 1:
-        out.write("usage: svcctl rotate NAME\n")
-        return 1639
     with mgr.open_service(args[0], 0x100) as svc:  # SERVICE_USER_DEFINED_CONTROL
         svc.control(settings.ROTATE_CONTROL)
     out.write(f"Rotated the logs of {args[0]}.\n")
@@ -319,9 +303,6 @@ def cmd_rotate(mgr: Manager, args: list[str], out: TextIO) -> int:
 
 def cmd_debug(mgr: Manager, args: list[str], out: TextIO) -> int:
     """Run the program in the foreground exactly as the service would, output to this terminal."""
-    if len(args) < 1:
-        out.write("usage: svcctl debug NAME [ARGUMENTS...]\n")
-        return 1639
     name = args[0]
     _require_wrapped(mgr, name)
     tree = mgr.reg_get(_params_key(name))
@@ -371,21 +352,37 @@ def _run_foreground(name: str, argv: list[str], cwd: str, env: dict[str, str], o
     return status if status >= 0 else 128 - status
 
 
-_ARGS_NEEDED = {"set": 3, "get": 2, "reset": 2, "dump": 1, "rotate": 1, "debug": 1}
+def _set_usage() -> str:
+    return ("usage: svcctl set NAME KEY VALUE...   (AppExit: svcctl set NAME AppExit CODE|Default ACTION)\n\n"
+            + "keys:\n" + "".join(f"  {k:<22} {d}\n" for k, (_, _, d) in settings.PARAMETERS.items())
+            + "  AppExit                what an exit code does: Restart, Ignore, Exit, Suicide\n")
+
+
+#: verb -> (fewest arguments, most (None: any), usage): checked before the daemon is reached.
+_ARGS: dict[str, tuple[int, int | None, Callable[[], str]]] = {
+    "set": (3, None, _set_usage),
+    "get": (2, None, lambda: "usage: svcctl get NAME KEY   (svcctl get NAME AppExit CODE|Default)\n"),
+    "reset": (2, None, lambda: "usage: svcctl reset NAME KEY   (svcctl reset NAME AppExit CODE|Default)\n"),
+    "dump": (1, 1, lambda: "usage: svcctl dump NAME\n"),
+    "rotate": (1, 1, lambda: "usage: svcctl rotate NAME\n"),
+    "debug": (1, None, lambda: "usage: svcctl debug NAME [ARGUMENTS...]\n"),
+}
 VERBS = {"install": cmd_install, "set": cmd_set, "get": cmd_get, "reset": cmd_reset, "dump": cmd_dump,
          "rotate": cmd_rotate, "debug": cmd_debug}
 
 
 def run(verb: str, args: list[str], out: TextIO) -> int:
     own = args[: args.index("--")] if "--" in args else args
-    if verb != "install" and len(args) < _ARGS_NEEDED[verb]:
-        return VERBS[verb](None, args, out)  # type: ignore[arg-type]  # prints its usage: no connection
-    if "--help" in own or "-h" in own:
-        if verb == "install":
+    helping = "--help" in own or "-h" in own
+    if verb == "install":
+        if helping:
             out.write(INSTALL_USAGE)
-        else:
-            return VERBS[verb](None, [], out)  # type: ignore[arg-type]  # usage only: no connection
-        return 0
+            return 0
+    else:
+        fewest, most, usage = _ARGS[verb]
+        if helping or len(args) < fewest or (most is not None and len(args) > most):
+            out.write(usage())
+            return 1639
     return with_manager(out, lambda mgr: _run_verb(verb, mgr, args, out))
 
 

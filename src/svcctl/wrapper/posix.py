@@ -111,16 +111,11 @@ class PosixProgram(TreeWait):
 
     def signal(self, step: str) -> None:
         sig = _SIGNALS[step]
-        if self._cgroup is not None:
-            if sig == signal.SIGKILL and _write(os.path.join(self._cgroup, "cgroup.kill"), "1"):
-                return
-            for pid in self._members():
-                _kill(pid, sig)
+        if sig == signal.SIGKILL and self._cgroup is not None and _write(
+            os.path.join(self._cgroup, "cgroup.kill"), "1"
+        ):
             return
-        try:
-            os.killpg(self.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
+        self._signal_raw(sig)
 
     def alive(self) -> bool:
         if self._cgroup is not None:
