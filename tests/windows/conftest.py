@@ -9,15 +9,14 @@ Waiting is a condition with a deadline (:func:`eventually`), never a bare sleep.
 from __future__ import annotations
 
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from ctypes import byref
-from typing import TypeVar
 
 import pytest
 
-T = TypeVar("T")
+from svcctl.mgr import Manager
+from tests.conftest import eventually
 
 if sys.platform != "win32":
     collect_ignore_glob = ["test_raw_*.py"]
@@ -26,18 +25,14 @@ if sys.platform != "win32":
 PREFIX = "svcctl_t_"
 
 
-def eventually(probe: Callable[[], T | None], timeout: float = 10.0, what: str = "condition") -> T:
-    """probe()'s first truthy value; fails when none comes before the deadline."""
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.05)
+@pytest.fixture
+def mgr() -> Iterator[Manager]:
+    """The manager of Wine's (or Windows') real SCM, through the win32 backend."""
+    m = Manager.connect(backend="win32")
+    try:
+        yield m
+    finally:
+        m.disconnect()
 
 
 @pytest.fixture

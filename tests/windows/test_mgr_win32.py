@@ -53,15 +53,6 @@ def binpath(log: Path) -> str:
 
 
 @pytest.fixture
-def mgr() -> Iterator[Manager]:
-    m = Manager.connect(backend="win32")
-    try:
-        yield m
-    finally:
-        m.disconnect()
-
-
-@pytest.fixture
 def make(mgr: Manager, name: str, tmp_path: Path, cleanup: list[str]) -> Iterator[Service]:
     """A demand-start service running svc_raw.py, logging to tmp_path/svc.log; removed after."""
     cleanup.append(name)

@@ -106,15 +106,6 @@ def get(port: int, timeout: float = 2.0) -> int | None:
 
 
 @pytest.fixture
-def mgr() -> Iterator[Manager]:
-    m = Manager.connect(backend="win32")
-    try:
-        yield m
-    finally:
-        m.disconnect()
-
-
-@pytest.fixture
 def wrapped(mgr: Manager, name: str, cleanup: list[str]) -> Iterator[Any]:
     """make(parameters, app_exit=None) -> Service: a wrapped service, stopped and deleted after."""
     made: list[Service] = []
