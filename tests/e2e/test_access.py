@@ -81,15 +81,17 @@ CLIENT = textwrap.dedent(
 )
 
 
-def run_as(uid: int, gid: int, home: Path, name: str) -> dict[str, list[object]]:
+def run_client(script: str, uid: int, gid: int, home: Path, *args: str) -> dict[str, object]:
+    """Run a client ``script`` as ``uid``/``gid`` with the copied library; its JSON output."""
     lib = home.parent / "lib"  # a copy the user can read wherever the checkout lives
+
     def demote() -> None:
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)
 
     res = subprocess.run(
-        [USER_PYTHON, "-c", CLIENT, str(home), name],
+        [USER_PYTHON, "-c", script, str(home), *args],
         preexec_fn=demote,
         capture_output=True,
         text=True,
@@ -97,7 +99,12 @@ def run_as(uid: int, gid: int, home: Path, name: str) -> dict[str, list[object]]
         env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "PYTHONPATH": str(lib)},
     )
     assert res.returncode == 0, res.stderr
-    return json.loads(res.stdout)
+    result: dict[str, object] = json.loads(res.stdout)
+    return result
+
+
+def run_as(uid: int, gid: int, home: Path, name: str) -> dict[str, list[object]]:
+    return run_client(CLIENT, uid, gid, home, name)  # type: ignore[return-value]
 
 
 @pytest.fixture(scope="module")
@@ -240,18 +247,7 @@ def test_users():
 
 
 def run_rights(user, home: Path, name: str, sd_hex: str) -> dict[str, int]:
-    lib = home.parent / "lib"
-
-    def demote() -> None:
-        os.setgroups([])
-        os.setgid(user.pw_gid)
-        os.setuid(user.pw_uid)
-
-    res = subprocess.run([USER_PYTHON, "-c", RIGHTS_CLIENT, str(home), name, sd_hex], preexec_fn=demote,
-                         capture_output=True, text=True, timeout=60,
-                         env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "PYTHONPATH": str(lib)})
-    assert res.returncode == 0, res.stderr
-    return json.loads(res.stdout)
+    return run_client(RIGHTS_CLIENT, user.pw_uid, user.pw_gid, home, name, sd_hex)  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize("right", sorted(SERVICE_RIGHTS))
@@ -346,11 +342,7 @@ def test_b138_each_manager_right_is_granted_alone_as_the_descriptor_says(shared_
         before = admin.security(0x4)
         admin.set_security(f"D:(A;;CC{SCM_RIGHTS[right]};;;S-1-22-1-{a.pw_uid})(A;;KA;;;BA)")
         try:
-            res = subprocess.run([USER_PYTHON, "-c", SCM_CLIENT, str(shared_daemon.home), name],
-                                 preexec_fn=lambda: (os.setgroups([]), os.setgid(a.pw_gid), os.setuid(a.pw_uid)),
-                                 capture_output=True, text=True, timeout=60,
-                                 env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(shared_daemon.home.parent / "lib")})
-            got = json.loads(res.stdout)
+            got = run_client(SCM_CLIENT, a.pw_uid, a.pw_gid, shared_daemon.home, name)
         finally:
             admin.set_security(before)
             if admin.exists(name):
