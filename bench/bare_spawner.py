@@ -59,28 +59,38 @@ TEMPLATE = (
 )
 
 
+def _start(argv: list[str], ready_fd: int) -> subprocess.Popen[bytes]:
+    """One child as PosixSpawner starts a service image: own session, no stdio, one inherited fd."""
+    return subprocess.Popen(
+        argv,
+        pass_fds=(ready_fd,),
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _await_ready(rfd: int, n: int, what: str) -> None:
+    """Until ``n`` ready bytes came through ``rfd`` (every writer closing first is an error)."""
+    got = 0
+    while got < n:
+        data = os.read(rfd, 4096)
+        if not data:
+            raise RuntimeError(f"only {got} of {n} {what} signalled ready")
+        got += len(data)
+
+
 def spawn_forked(n: int, python: str = sys.executable) -> subprocess.Popen[bytes]:
     """Start one TEMPLATE process that forks ``n`` children; return once all signalled ready.
 
     Stop with ``kill_group``: the template and its children share one session."""
     rfd, wfd = os.pipe()
     try:
-        proc = subprocess.Popen(
-            [python, "-c", TEMPLATE, str(wfd), str(n)],
-            pass_fds=(wfd,),
-            start_new_session=True,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = _start([python, "-c", TEMPLATE, str(wfd), str(n)], wfd)
         os.close(wfd)
         wfd = -1
-        got = 0
-        while got < n:
-            data = os.read(rfd, 4096)
-            if not data:
-                raise RuntimeError(f"only {got} of {n} forked children signalled ready")
-            got += len(data)
+        _await_ready(rfd, n, "forked children")
     finally:
         if wfd >= 0:
             os.close(wfd)
@@ -103,24 +113,10 @@ def spawn_all(n: int, code: str = CHILD, python: str = sys.executable) -> list[s
     procs: list[subprocess.Popen[bytes]] = []
     try:
         for _ in range(n):
-            procs.append(
-                subprocess.Popen(
-                    [python, "-c", code, str(wfd)],
-                    pass_fds=(wfd,),
-                    start_new_session=True,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
+            procs.append(_start([python, "-c", code, str(wfd)], wfd))
         os.close(wfd)
         wfd = -1
-        got = 0
-        while got < n:
-            data = os.read(rfd, 4096)
-            if not data:
-                raise RuntimeError(f"only {got} of {n} children signalled ready")
-            got += len(data)
+        _await_ready(rfd, n, "children")
     except BaseException:
         kill_all(procs)
         raise
