@@ -83,14 +83,8 @@ class SERVICE_STATUS(Structure):
 
 
 class SERVICE_STATUS_PROCESS(Structure):
-    _fields_ = [
-        ("dwServiceType", DWORD),
-        ("dwCurrentState", DWORD),
-        ("dwControlsAccepted", DWORD),
-        ("dwWin32ExitCode", DWORD),
-        ("dwServiceSpecificExitCode", DWORD),
-        ("dwCheckPoint", DWORD),
-        ("dwWaitHint", DWORD),
+    _fields_ = [  # SERVICE_STATUS, then the two fields QueryServiceStatusEx adds
+        *SERVICE_STATUS._fields_,
         ("dwProcessId", DWORD),
         ("dwServiceFlags", DWORD),
     ]
