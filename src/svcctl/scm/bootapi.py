@@ -7,40 +7,20 @@ event log); kept apart because boot is one concern (B123-B129) and core.py holds
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..types import ErrorControl, ScmAccess, State
 from . import boot, validate
-from .database import REG_BINARY, REG_MULTI_SZ, Database
-from .events import EventLog
+from .database import REG_BINARY, REG_MULTI_SZ
+from .parts import ScmParts
 from .record import ServiceRecord
-from .runtime import Runtime
 from .security import require
 
 if TYPE_CHECKING:
     from .core import Session
 
 
-class BootApi:
-    db: Database
-    events: EventLog
-    runtime: Runtime
-    records: dict[str, ServiceRecord]
-    last_known_good: bool
-    _boot_tasks: set[asyncio.Task[None]]
-
-    def _load(self) -> None:  # provided by Scm
-        raise NotImplementedError
-
-    def _live(self) -> None:  # provided by Scm
-        raise NotImplementedError
-
-    def _scm(self, s: Any, h: int) -> Any:  # provided by Scm
-        raise NotImplementedError
-
-    async def _start(self, rec: ServiceRecord, args: list[str], trail: frozenset[str]) -> None:  # by Scm
-        raise NotImplementedError
-
+class BootApi(ScmParts):
     def use_last_known_good(self) -> bool:
         """Switch to the last-known-good configuration (``svcctl serve --last-known-good``), the
         current one kept under Failed\\Services. Only while no service runs."""

@@ -18,8 +18,8 @@ from ..errors import (
 )
 from ..types import ActionType, ConfigLevel, FailureActions, ServiceAccess, ServiceType
 from . import validate
-from .database import Database
-from .record import ServiceRecord, to_values
+from .parts import ScmParts
+from .record import to_values
 
 if TYPE_CHECKING:
     from .core import Session
@@ -35,15 +35,7 @@ _CONFIG2_LEVELS = frozenset(
 )
 
 
-class Config2Api:
-    db: Database
-
-    def _live(self) -> None:  # provided by Scm
-        raise NotImplementedError
-
-    def _svc(self, s: Any, h: int, needed: int = 0) -> ServiceRecord:  # provided by Scm
-        raise NotImplementedError
-
+class Config2Api(ScmParts):
     def config2(self, s: Session, h: int, level: int) -> Any:
         self._live()
         if level not in _CONFIG2_LEVELS:

@@ -20,7 +20,8 @@ from ..errors import (
     ScmError,
 )
 from ..regvalue import from_wire, to_wire
-from .database import REG_BINARY, SERVICES, Database
+from .database import REG_BINARY, SERVICES
+from .parts import ScmParts
 
 _READABLE_ROOTS = ("services", "control")
 
@@ -32,18 +33,8 @@ def _normalize(key: str) -> str:
     return "\\".join(parts)
 
 
-class RegistryApi:
-    """Mixed into :class:`~svcctl.scm.core.Scm`; needs ``db``, ``records`` and the handle checks."""
-
-    db: Database
-    records: dict[str, Any]
-    access: Any
-
-    def _scm(self, s: Any, h: int) -> Any:  # provided by Scm
-        raise NotImplementedError
-
-    def _live(self) -> None:  # provided by Scm
-        raise NotImplementedError
+class RegistryApi(ScmParts):
+    """Mixed into :class:`~svcctl.scm.core.Scm`."""
 
     def reg_get(self, s: Any, scm: int, key: str) -> dict[str, dict[str, list[Any]]]:
         """Every key at or below ``key`` with its values, keys relative to ``key`` ("" for it)."""
@@ -107,9 +98,6 @@ class RegistryApi:
         """Re-read the records from the database (after an import changed it underneath)."""
         self._load()
         self.access.forget()
-
-    def _load(self) -> None:  # provided by Scm
-        raise NotImplementedError
 
     def _writable(self, s: Any, scm: int, key: str) -> None:
         self._scm(s, scm)

@@ -18,21 +18,16 @@ from .access import (
     GROUP_SECURITY_INFORMATION,
     OWNER_SECURITY_INFORMATION,
     SACL_SECURITY_INFORMATION,
-    AccessControl,
     info_mask,
 )
+from .parts import ScmParts
 from .security import require
 
 WRITE_DAC, WRITE_OWNER = 0x40000, 0x80000
 
 
-class SecurityApi:
-    """Mixed into :class:`~svcctl.scm.core.Scm` (needs ``access`` and the handle lookup)."""
-
-    access: AccessControl
-
-    def _live(self) -> None:  # provided by Scm
-        raise NotImplementedError
+class SecurityApi(ScmParts):
+    """Mixed into :class:`~svcctl.scm.core.Scm`."""
 
     def _target(self, s: Any, h: int) -> tuple[str | None, int]:
         handle = s.handles.get(h)
