@@ -92,6 +92,17 @@ def resolve(object_name: str) -> Account:
         raise ScmError(ERROR_INVALID_SERVICE_ACCOUNT, f"{object_name}: no such user") from None
 
 
+def logon(object_name: str) -> Account:
+    """The account a service starts as; 1069 (logon failure) when it is gone or this daemon
+    cannot become it, as Windows answers a start whose account cannot log on."""
+    try:
+        account = resolve(object_name or "LocalSystem")
+    except ScmError as exc:
+        raise ScmError(ERROR_SERVICE_LOGON_FAILED, exc.strerror) from None
+    check_can_run_as(account)
+    return account
+
+
 def check_can_run_as(account: Account) -> None:
     """1069 at start when this daemon cannot become the account (only root switches users)."""
     if not account.is_daemon_user and os.geteuid() != 0:

@@ -14,7 +14,6 @@ import asyncio
 import signal
 import socket
 
-from ..errors import ERROR_SERVICE_LOGON_FAILED, ScmError
 from ..wrapper import is_wrapper_command
 from ..wrapper.host import WrapperHost
 from ..wrapper.logs import scratch_buffer
@@ -61,25 +60,13 @@ class HostingSpawner:
         self.layer = layer or PosixProcessLayer()
         self._scratch: bytearray | None = None  # one log read buffer for every hosted wrapper
 
-    def host_inline(self, argv: list[str], host: Host) -> Process | None:
+    def host_inline(self, argv: list[str], host: Host, account: Account | None = None) -> Process | None:
         if not is_wrapper_command(argv):
             return None
         if self._scratch is None:
             self._scratch = scratch_buffer()
-        account = self.account_of(host.account)
         wrapper = WrapperHost(self.read_parameters, self.layer, scratch=self._scratch, account=account)
         return HostedProcess(wrapper, host)
-
-    def account_of(self, object_name: str) -> Account:
-        """The program runs as the service's account (B146); 1069 when it cannot be that."""
-        from .. import accounts
-
-        try:
-            account = accounts.resolve(object_name or "LocalSystem")
-        except ScmError as exc:
-            raise ScmError(ERROR_SERVICE_LOGON_FAILED, exc.strerror) from None
-        accounts.check_can_run_as(account)
-        return account
 
     def run(self, argv: list[str], env: dict[str, str], cwd: str) -> Process:
         return self.inner.run(argv, env, cwd)

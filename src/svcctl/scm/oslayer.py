@@ -53,9 +53,9 @@ class Process(Protocol):
 
 
 class Spawner(Protocol):
-    def host_inline(self, argv: list[str], host: Host) -> Process | None:
-        """Run ``argv`` on the SCM's own loop, linked to ``host``, if this spawner hosts that
-        image itself (the wrapper); None means: spawn it as a process."""
+    def host_inline(self, argv: list[str], host: Host, account: Account | None = None) -> Process | None:
+        """Run ``argv`` on the SCM's own loop, linked to ``host``, its programs as ``account``, if
+        this spawner hosts that image itself (the wrapper); None means: spawn it as a process."""
 
     def run(self, argv: list[str], env: dict[str, str], cwd: str) -> Process:
         """Start a plain program (a recovery command): no control channel."""
@@ -133,7 +133,7 @@ class PosixProcess:
 class PosixSpawner:
     """Starts each image in a new session; stdio goes to /dev/null as a service has no console."""
 
-    def host_inline(self, argv: list[str], host: Host) -> Process | None:
+    def host_inline(self, argv: list[str], host: Host, account: Account | None = None) -> Process | None:
         return None
 
     def run(self, argv: list[str], env: dict[str, str], cwd: str) -> Process:
@@ -230,7 +230,7 @@ class InProcessSpawner:
     def __init__(self) -> None:
         self.commands: list[list[str]] = []
 
-    def host_inline(self, argv: list[str], host: Host) -> Process | None:
+    def host_inline(self, argv: list[str], host: Host, account: Account | None = None) -> Process | None:
         return None
 
     def run(self, argv: list[str], env: dict[str, str], cwd: str) -> Process:

@@ -24,7 +24,6 @@ from ..errors import (
     ERROR_NOT_SUPPORTED,
     ERROR_PROCESS_ABORTED,
     ERROR_SERVICE_CANNOT_ACCEPT_CTRL,
-    ERROR_SERVICE_LOGON_FAILED,
     ERROR_SERVICE_NOT_ACTIVE,
     ERROR_SERVICE_NOT_IN_EXE,
     ERROR_SERVICE_REQUEST_TIMEOUT,
@@ -43,7 +42,7 @@ from .recovery import ACTION_TEXT, Recovery, expand_failure_count
 
 TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml)
 if TYPE_CHECKING:
-    from ..accounts import Account
+    pass
 
 #: Wait hint the SCM itself reports right after StartService (B48).
 START_WAIT_HINT_MS = 2000
@@ -275,13 +274,15 @@ class Runtime:
         loop = asyncio.get_running_loop()
         host = Host(rec.image_path.casefold(), rec.object_name or "LocalSystem", self._on_status, self._on_lost,
                     self._on_event)
-        hosted = self.spawner.host_inline(argv, host)  # an image the SCM runs on its own loop
+        from ..accounts import logon  # (pwd: POSIX only, and only needed here)
+
+        account = logon(rec.object_name)  # B146: who the image runs as
+        hosted = self.spawner.host_inline(argv, host, account)  # an image the SCM runs on its own loop
         if hosted is None:
             ours, theirs = socket.socketpair()
             try:
                 env = dict(self.settings.base_env)
                 env[ENV_CHANNEL] = f"fd:{theirs.fileno()}"
-                account = self.account_of(rec)
                 proc = self.spawner.spawn(argv, env, self.settings.service_cwd, theirs, account)
             except BaseException:
                 ours.close()
@@ -308,17 +309,6 @@ class Runtime:
         proc.kill_tree(signal.SIGKILL)
         rec.host = None
         raise ScmError(ERROR_SERVICE_REQUEST_TIMEOUT, "the process did not connect to the service controller")
-
-    def account_of(self, rec: ServiceRecord) -> Account:
-        """B146: who the service runs as; 1069 (logon failure) when this daemon cannot be it."""
-        from .. import accounts
-
-        try:
-            account = accounts.resolve(rec.object_name or "LocalSystem")
-        except ScmError as exc:
-            raise ScmError(ERROR_SERVICE_LOGON_FAILED, exc.strerror) from None
-        accounts.check_can_run_as(account)
-        return account
 
     # --- messages from service processes -------------------------------------------------------
 
