@@ -148,7 +148,9 @@ class Supervisor:
         self.reporter.status(int(state), accepted, win32, specific, self._checkpoint if pending else 0,
                              wait_hint if pending else 0)
 
-    def _stopped(self, win32: int = 0, specific: int = 0) -> None:
+    def _stopped(self, win32: int = 0, specific: int = 0, *, report: bool = True) -> None:
+        """The service is over: logs flushed and closed, the tree's cgroup or job freed, then
+        STOPPED reported (``report=False``: the service ends as a crash instead)."""
         for relay in self._relays:
             relay.close()
         self._relays.clear()
@@ -156,7 +158,8 @@ class Supervisor:
             log.close()
         if self.program is not None:
             self.program.release()
-        self._report(State.STOPPED, win32=win32, specific=specific)
+        if report:
+            self._report(State.STOPPED, win32=win32, specific=specific)
         if not self.done.done():
             self.done.set_result(None)
 
@@ -202,7 +205,7 @@ class Supervisor:
                 return self._stopped(*exit_codes(status))
             if action == "Suicide":
                 self._log_exit(status, ran, "the service ends as a crash (AppExit Suicide).")
-                self._stopped_quietly()
+                self._stopped(report=False)
                 return self.reporter.crash(exit_codes(status)[1] or 1)
             if action == "Ignore":
                 self._log_exit(status, ran, "ignored (AppExit Ignore): the service stays up without it.")
@@ -219,16 +222,6 @@ class Supervisor:
             program.release()  # the old tree is gone: free its cgroup or job before the next one
             if not self._spawn():
                 return
-
-    def _stopped_quietly(self) -> None:
-        for relay in self._relays:
-            relay.close()
-        for log in set(self._logs.values()):
-            log.close()
-        if self.program is not None:
-            self.program.release()
-        if not self.done.done():
-            self.done.set_result(None)
 
     def _restart_delay(self, ran_s: float) -> int:
         s = self.settings
