@@ -81,10 +81,11 @@ def apply_import(scm: Scm, ops: list[Any]) -> dict[str, list[str]]:
     for _, line, key, _, _ in parsed:
         roots.setdefault(_root_of(key).lower(), line)
     tree: dict[str, Values] = {}
+    spelled: dict[str, str] = {}  # lower-case key -> as stored (or as the file spells a new one)
     for root in roots:
         for key, values in scm.db.read_tree(root).items():
             tree[key.lower()] = dict(values)
-    spelled: dict[str, str] = {k.lower(): k for root in roots for k in scm.db.read_tree(root)}
+            spelled[key.lower()] = key
     last_line: dict[str, int] = {}
     for kind, line, key, name, value in parsed:
         low = key.lower()
