@@ -53,19 +53,14 @@ class RegistryApi(ScmParts):
     def _show_security(self, key: str, tree: dict[str, Any]) -> None:
         """Windows has a Security subkey for every service; a service here may have only the
         default descriptor, which is shown (and exported) as if stored."""
-        parts = key.split("\\")
-        if parts[0].lower() != SERVICES.lower() or len(parts) > 3:
-            return
-        wanted = [r for r in self.records.values()
-                  if len(parts) == 1 or r.name.lower() == parts[1].lower()]
+        parts = key.lower().split("\\")
+        if parts[0] != SERVICES.lower() or len(parts) > 3 or parts[2:] not in ([], ["security"]):
+            return  # the view asked for holds no Security key
         stored = {k.lower() for k in tree}
-        for rec in wanted:
+        for rec in self.records.values():
             sec = f"{SERVICES}\\{rec.name}\\Security"
-            if len(parts) == 3 and parts[2].lower() != "security":
-                return
-            if sec.lower() not in stored:
-                sd = self.access.descriptor(rec.name)
-                tree[sec] = {"Security": (REG_BINARY, sd.to_bytes())}
+            if (len(parts) == 1 or rec.name.lower() == parts[1]) and sec.lower() not in stored:
+                tree[sec] = {"Security": (REG_BINARY, self.access.descriptor(rec.name).to_bytes())}
 
     def reg_set(self, s: Any, scm: int, key: str, values: dict[str, Any], replace: bool) -> None:
         """Set (or with ``None`` delete) values of one ``Services\\<name>\\Parameters`` key;
