@@ -9,12 +9,10 @@ Expectations that differ on Wine cite docs/wine.md and ../shared/spec/wine-scm-s
 from __future__ import annotations
 
 import ctypes
-import json
 import sys
 from ctypes import byref
-from ctypes.wintypes import DWORD, LPCWSTR
+from ctypes.wintypes import DWORD
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,9 +20,10 @@ from svcctl.winapi import advapi32 as a
 from svcctl.winapi import buffers
 
 from .conftest import SERVICE_ALL_ACCESS, eventually
+from .rawscm import DEMAND_START, ERROR_NORMAL, OWN_PROCESS, control, events, start, wait_state
+from .rawscm import create as create_service
 
 SVC_RAW = Path(__file__).with_name("svc_raw.py")
-OWN_PROCESS, DEMAND_START, ERROR_NORMAL = 0x10, 3, 1
 STOPPED, START_PENDING, RUNNING, PAUSED = 1, 2, 4, 7
 STOP, PAUSE, CONTINUE, INTERROGATE = 1, 2, 3, 4
 SERVICE_CONFIG_DESCRIPTION = 1
@@ -43,44 +42,8 @@ def open_error(scm: int, name: str) -> int:
     return 0
 
 
-def read_log(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def events(path: Path, kind: str) -> list[dict[str, Any]]:
-    return [e for e in read_log(path) if e["event"] == kind]
-
-
 def create(scm: int, name: str, log: Path, cleanup: list[str], display: str | None = None) -> int:
-    cleanup.append(name)
-    binpath = f'"{sys.executable}" "{SVC_RAW}" "{log}"'
-    return int(
-        a.CreateServiceW(
-            scm, name, display, SERVICE_ALL_ACCESS, OWN_PROCESS, DEMAND_START, ERROR_NORMAL,
-            binpath, None, None, None, None, None,
-        )
-    )  # fmt: skip
-
-
-def start(h: int, *args: str) -> None:
-    argv = (LPCWSTR * len(args))(*args)
-    a.StartServiceW(h, len(args), argv if args else None)
-
-
-def control(h: int, code: int) -> a.SERVICE_STATUS:
-    status = a.SERVICE_STATUS()
-    a.ControlService(h, code, byref(status))
-    return status
-
-
-def wait_state(h: int, state: int, timeout: float = 10.0) -> a.SERVICE_STATUS_PROCESS:
-    def reached() -> a.SERVICE_STATUS_PROCESS | None:
-        status = a.query_status(h)
-        return status if status.dwCurrentState == state else None
-
-    return eventually(reached, timeout, f"state {state}")
+    return create_service(scm, name, f'"{sys.executable}" "{SVC_RAW}" "{log}"', cleanup, display=display)
 
 
 def test_full_lifecycle_with_exit_code(scm: int, name: str, tmp_path: Path, cleanup: list[str]) -> None:

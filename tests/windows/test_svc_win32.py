@@ -11,7 +11,6 @@ Expectations that differ on Wine cite ../shared/spec/wine-scm-support.md and the
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import shutil
 import subprocess
@@ -19,7 +18,6 @@ import sys
 import uuid
 from collections.abc import Iterator
 from ctypes import byref
-from ctypes.wintypes import LPCWSTR
 from pathlib import Path
 from typing import Any
 
@@ -34,60 +32,21 @@ from svcctl.svc.win32 import Win32Dispatcher
 from svcctl.winapi import advapi32 as a
 from svcctl.winapi import buffers
 
-from .conftest import SERVICE_ALL_ACCESS, eventually
+from .conftest import eventually
+from .rawscm import SHARE_PROCESS, control, create, events, read_log, start, wait_state
 
 HERE = Path(__file__).parent
 SVC_IMAGE = HERE / "svc_image.py"
 SVC_CLASS_IMAGE = HERE / "svc_class_image.py"
-OWN_PROCESS, SHARE_PROCESS, DEMAND_START, ERROR_NORMAL = 0x10, 0x20, 3, 1
 STOPPED, START_PENDING, RUNNING, PAUSED = 1, 2, 4, 7
 STOP, PAUSE, CONTINUE, INTERROGATE = 1, 2, 3, 4
 IS_WINE = hasattr(ctypes.WinDLL("ntdll"), "wine_get_version")
 
 
 # --- helpers --------------------------------------------------------------------------------------
-def read_log(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def events(path: Path, kind: str, **match: object) -> list[dict[str, Any]]:
-    return [e for e in read_log(path) if e["event"] == kind and all(e.get(k) == v for k, v in match.items())]
-
-
-def create(scm: int, name: str, binpath: str, cleanup: list[str], service_type: int = OWN_PROCESS) -> int:
-    cleanup.append(name)
-    return int(
-        a.CreateServiceW(
-            scm, name, None, SERVICE_ALL_ACCESS, service_type, DEMAND_START, ERROR_NORMAL,
-            binpath, None, None, None, None, None,
-        )
-    )  # fmt: skip
-
-
 def image(log: Path, *options: str) -> str:
     """The interpreter as the image: ``"<python.exe>" "<svc_image.py>" "<log>" options...``."""
     return " ".join([f'"{sys.executable}"', f'"{SVC_IMAGE}"', f'"{log}"', *(f'"{o}"' for o in options)])
-
-
-def start(h: int, *args: str) -> None:
-    argv = (LPCWSTR * len(args))(*args)
-    a.StartServiceW(h, len(args), argv if args else None)
-
-
-def control(h: int, code: int) -> a.SERVICE_STATUS:
-    status = a.SERVICE_STATUS()
-    a.ControlService(h, code, byref(status))
-    return status
-
-
-def wait_state(h: int, state: int, timeout: float = 10.0) -> a.SERVICE_STATUS_PROCESS:
-    def reached() -> a.SERVICE_STATUS_PROCESS | None:
-        status = a.query_status(h)
-        return status if status.dwCurrentState == state else None
-
-    return eventually(reached, timeout, f"state {state}")
 
 
 def exit_codes(status: a.SERVICE_STATUS_PROCESS) -> tuple[int, int]:

@@ -79,7 +79,6 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -94,6 +93,7 @@ from svcctl.mgr import Manager
 from svcctl.types import State
 
 from .conftest import eventually
+from .rawscm import events
 
 HERE = Path(__file__).parent
 VENV_SVC_IMAGE = HERE / "venv_svc_image.py"
@@ -109,16 +109,6 @@ def make_venv(dest: Path, *options: str) -> subprocess.CompletedProcess[str]:
 
 def in_python(python: Path, code: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=60)
-
-
-def read_log(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def events(path: Path, kind: str) -> list[dict[str, Any]]:
-    return [e for e in read_log(path) if e["event"] == kind]
 
 
 def same(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
