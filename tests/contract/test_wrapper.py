@@ -106,6 +106,18 @@ def _state_letter(pid: int) -> str:
         return f.read().rsplit(")", 1)[1].split()[0]
 
 
+def _pending_checkpoints(svc: Service, pending: State, timeout: float = 20) -> set[int]:
+    """Every checkpoint the service reports while ``pending``, seen through watch (a long poll
+    that returns at each change), until it leaves that state."""
+    deadline = time.monotonic() + timeout
+    st, seen = svc.query(), set()
+    while st.state is pending:
+        seen.add(st.checkpoint)
+        assert time.monotonic() < deadline, f"still {pending.name} after {timeout} s"
+        st = svc.watch(st, 1.0)
+    return seen
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -241,10 +253,8 @@ def test_stop_leaves_no_process_behind_even_escaped_ones(wrap, backend_name):
         assert len(pids) == 3 and all(_alive(p) for p in pids)
         started = time.monotonic()
         svc.stop()
-        checkpoints = set()
-        while (st := svc.query()).state is State.STOP_PENDING:
-            checkpoints.add(st.checkpoint)
-            time.sleep(0.05)
+        checkpoints = _pending_checkpoints(svc, State.STOP_PENDING)
+        st = svc.query()
         assert st.state is State.STOPPED and st.win32_exit_code == 0
         assert time.monotonic() - started >= 1.0  # both graceful steps were waited for
         assert len(checkpoints) >= 3, checkpoints
@@ -359,10 +369,8 @@ def test_ready_probe_holds_start_pending_until_the_program_answers(wrap):
     prog = wrap("serve", str(port), "1.0", AppReadyProbe=f"http://127.0.0.1:{port}/", AppReadyTimeout=15000)
     with prog.open() as svc:
         svc.start()
-        seen = set()
-        while (st := svc.query()).state is State.START_PENDING:
-            seen.add(st.checkpoint)
-            time.sleep(0.05)
+        seen = _pending_checkpoints(svc, State.START_PENDING)
+        st = svc.query()
         assert st.state is State.RUNNING
         assert len(seen) >= 3  # checkpoints advanced while it waited
         listening = prog.wait_record("listening")[0]
