@@ -263,13 +263,15 @@ def test_stop_leaves_no_process_behind_even_escaped_ones(wrap, backend_name):
 
 def test_tree_is_contained_in_a_cgroup_when_the_scm_may_make_one(wrap):
     """With cgroup v2 rights (root here) the program's tree lives in a cgroup of its own, which
-    is what catches a grandchild that left the session. Without them: a process group."""
+    is what catches a grandchild that left the session. Without them: a process group. (The
+    program joins the cgroup itself as it starts: checked once the program runs.)"""
     if os.geteuid() != 0:
         pytest.skip("cgroups are made by root or in a delegated subtree")
     prog = wrap("run")
     with prog.open() as svc:
         svc.start()
         pid = svc.wait(State.RUNNING, 15).pid
+        prog.wait_record("start")
     cgroup = Path(f"/proc/{pid}/cgroup").read_text().split("0::", 1)[1].split()[0]
     assert "/svcctl-" in cgroup and cgroup.rsplit("/", 1)[1].startswith(prog.name)
 

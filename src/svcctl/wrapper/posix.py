@@ -5,10 +5,15 @@ process that leaves the group (``setsid``, the classic daemon double fork) would
 cgroup v2 holds it anyway. When the daemon may create cgroups (root, or a delegated subtree) each
 program gets one below the daemon's own: signals then go to every member, ``cgroup.kill`` ends
 the tree, ``cgroup.freeze`` pauses it, and the tree is gone when ``populated`` drops to 0.
-The program joins its cgroup before it runs: a one-line ``/bin/sh`` writes its own pid into the
-cgroup and execs the program (same pid). A preexec hook would do it without the shell but turns
-vfork into a slow fork (~2 ms per start here); moving the program from outside after it started
-leaves a window in which a busy daemon lets it fork children that are never caught.
+The program joins its cgroup before it runs. A preexec hook would do it but turns vfork into a
+slow fork (~2 ms per start here), a shell costs a second exec as slow as the spawn, moving it from
+outside after it started leaves a window in which a busy daemon lets it fork children that are
+never caught, and costs the daemon a migration (~0.1 ms) per start. So the program starts as
+cgjoin (a 400-byte static program, see :mod:`.cgjoin`; ``/bin/sh`` where it cannot run), which
+writes its own pid into the cgroup, enters the working directory and execs the program (same
+pid). The daemon starts it with ``os.posix_spawn``; that closes no descriptors, so every file the
+daemon opens is non-inheritable (PEP 446), and the program gets exactly stdin (/dev/null), stdout
+and stderr.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from ..errors import (
     ERROR_PATH_NOT_FOUND,
     ScmError,
 )
+from . import cgjoin
 from .process import CLOSE, GONE_POLL_S, INTERRUPT, KILL, Program, TreeWait
 
 if TYPE_CHECKING:
@@ -37,11 +43,17 @@ if TYPE_CHECKING:
 
 #: "0" keeps the wrapper to process groups even where it could make cgroups; "1" asks for them.
 ENV_CGROUPS = "SVCCTL_CGROUPS"
-#: Run by /bin/sh with $0 = the cgroup's cgroup.procs, $1 = "=VALUE" for the PWD the program's
-#: environment has (anything else: none, as the shell would otherwise add its own), then argv.
+#: Run by /bin/sh with $0 = the cgroup's cgroup.procs, $1 = the working directory, $2 and $3 =
+#: "=VALUE" for the PWD and OLDPWD the program's environment has (anything else: none, as ``cd``
+#: would otherwise set the shell's own), then argv. A failed join ends the start with 125 and the
+#: shell's message on stderr: a program outside its cgroup would be beyond its stop.
 _JOIN_THEN_EXEC = (
-    'echo 0 > "$0" 2>/dev/null; case $1 in =*) export PWD="${1#=}";; *) unset PWD;; esac; shift; exec "$@"'
+    'echo 0 >"$0" || exit 125; cd "$1" || exit 125; umask 022; '
+    'case $2 in =*) export PWD="${2#=}";; *) unset PWD;; esac; '
+    'case $3 in =*) export OLDPWD="${3#=}";; *) unset OLDPWD;; esac; shift 3; exec "$@"'
 )
+#: Signals Python ignores that a program must start with at their defaults (as Popen's restore_signals).
+_DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 #: util-linux's setpriv: switches user after the shell joined the cgroup (as root).
 SETPRIV = next((p for p in ("/usr/bin/setpriv", "/bin/setpriv") if os.access(p, os.X_OK)), None)
 _SIGNALS = {INTERRUPT: signal.SIGINT, CLOSE: signal.SIGTERM, KILL: signal.SIGKILL}
@@ -85,8 +97,9 @@ def _cgroup_base() -> str | None:
 class PosixProgram(TreeWait):
     __slots__ = ("pid", "exited", "_popen", "_loop", "_cgroup", "_pidfd")
 
-    def __init__(self, popen: subprocess.Popen[bytes], cgroup: str | None, loop: asyncio.AbstractEventLoop) -> None:
-        self.pid = popen.pid
+    def __init__(self, pid: int, popen: subprocess.Popen[bytes] | None, cgroup: str | None,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self.pid = pid
         self._popen = popen
         self._loop = loop
         self._cgroup = cgroup
@@ -99,33 +112,31 @@ class PosixProgram(TreeWait):
         os.close(self._pidfd)
         self._pidfd = -1
         if not self.exited.done():
-            self.exited.set_result(self._popen.wait())
+            self.exited.set_result(self._popen.wait() if self._popen is not None else _reap(self.pid))
 
     def _members(self) -> list[int]:
         assert self._cgroup is not None
-        try:
-            with open(os.path.join(self._cgroup, "cgroup.procs")) as f:
-                return [int(line) for line in f if line.strip()]
-        except OSError:
-            return []
+        return [int(pid) for pid in _read(os.path.join(self._cgroup, "cgroup.procs")).split()]
+
+    # With a cgroup, the tree is the cgroup's members plus the program's own pid until it exits:
+    # the program joins from inside (see the module's docstring), so for a moment after the spawn
+    # it is not a member yet, and it forks nothing before it is.
 
     def signal(self, step: str) -> None:
         sig = _SIGNALS[step]
         if sig == signal.SIGKILL and self._cgroup is not None and _write(
             os.path.join(self._cgroup, "cgroup.kill"), "1"
         ):
+            if not self.exited.done():
+                _kill(self.pid, sig)
             return
         self._signal_raw(sig)
 
     def alive(self) -> bool:
-        if self._cgroup is not None:
-            try:
-                with open(os.path.join(self._cgroup, "cgroup.events")) as f:
-                    return "populated 1" in f.read()
-            except OSError:
-                return False
         if not self.exited.done():
             return True
+        if self._cgroup is not None:
+            return b"populated 1" in _read(os.path.join(self._cgroup, "cgroup.events"))
         try:
             os.killpg(self.pid, 0)
         except (ProcessLookupError, PermissionError):
@@ -142,7 +153,10 @@ class PosixProgram(TreeWait):
 
     def _signal_raw(self, sig: int) -> None:
         if self._cgroup is not None:
-            for pid in self._members():
+            members = self._members()
+            if not self.exited.done() and self.pid not in members:
+                members.append(self.pid)
+            for pid in members:
                 _kill(pid, sig)
         else:
             try:
@@ -167,11 +181,36 @@ def _remove_cgroup(loop: asyncio.AbstractEventLoop, path: str, tries: int) -> No
             loop.call_later(GONE_POLL_S, _remove_cgroup, loop, path, tries - 1)
 
 
+def _reap(pid: int) -> int:
+    """The exit code of our exited child ``pid``, as Popen.returncode gives it (-N: signal N)."""
+    try:
+        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    except ChildProcessError:
+        return 0  # someone else reaped it (as Popen.wait answers)
+
+
 def _kill(pid: int, sig: int) -> None:
     try:
         os.kill(pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _read(path: str) -> bytes:
+    """A small cgroup file's contents (b"" if it is gone); cheaper than open() on every stop."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return b""
+    chunks = []
+    try:
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
 
 
 def _write(path: str, text: str) -> bool:
@@ -191,13 +230,14 @@ def _write(path: str, text: str) -> bool:
 class PosixProcessLayer:
     """Starts programs for the wrapper; ``use_cgroups=None`` uses them when they can be made."""
 
-    def __init__(self, use_cgroups: bool | None = None) -> None:
+    def __init__(self, use_cgroups: bool | None = None, use_cgjoin: bool = True) -> None:
         if use_cgroups is None and os.environ.get(ENV_CGROUPS) in ("0", "1"):
             use_cgroups = os.environ[ENV_CGROUPS] == "1"
         self._base: str | None = None
         self._want_cgroups = use_cgroups
         self._probed = False
         self._ids = itertools.count(1)
+        self._cgjoin: str | None = None if use_cgjoin else ""  # its path once made; "": use the shell
 
     @property
     def cgroup_root(self) -> str | None:
@@ -230,29 +270,51 @@ class PosixProcessLayer:
                 os.mkdir(cgroup)
             except OSError:
                 cgroup = None
-        command = argv
-        if cgroup is not None:
+        loop = asyncio.get_running_loop()
+        if cgroup is not None and (not switch or SETPRIV):
             _check_executable(argv[0], cwd)  # the shell below would turn a bad program into exit 127
-            pwd = "=" + env["PWD"] if "PWD" in env else "-"
-            if switch and SETPRIV:  # join the cgroup as root first, then become the account
-                assert account is not None
+            if switch:  # join the cgroup as root first, then become the account
+                assert account is not None and SETPRIV is not None
                 groups = ",".join(map(str, account.groups))
                 argv = [SETPRIV, f"--reuid={account.uid}", f"--regid={account.gid}",
                         f"--groups={groups}" if groups else "--clear-groups", "--", *argv]
-                switch = {}
-            command = ["/bin/sh", "-c", _JOIN_THEN_EXEC, os.path.join(cgroup, "cgroup.procs"), pwd, *argv]
+            try:
+                pid = self._spawn_joined(os.path.join(cgroup, "cgroup.procs"), os.path.abspath(cwd), argv, env,
+                                         stdout, stderr)
+            except OSError as exc:
+                _rmdir(cgroup)
+                raise _win32_code(exc, "/bin/sh", cwd) from None
+            return PosixProgram(pid, None, cgroup, loop)
         try:
             popen = subprocess.Popen(
-                command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
                 start_new_session=True, umask=0o022, **switch,
             )
         except OSError as exc:
             if cgroup is not None:
                 _rmdir(cgroup)
             raise _win32_code(exc, argv[0], cwd) from None
-        if cgroup is not None:
-            _write(os.path.join(cgroup, "cgroup.procs"), str(popen.pid))  # the same, if sh could not
-        return PosixProgram(popen, cgroup, asyncio.get_running_loop())
+        if cgroup is not None:  # no setpriv to switch after joining: joined from outside, racing its forks
+            _write(os.path.join(cgroup, "cgroup.procs"), str(popen.pid))
+        return PosixProgram(popen.pid, popen, cgroup, loop)
+
+    def _spawn_joined(self, procs: str, cwd: str, argv: list[str], env: dict[str, str], stdout: int,
+                      stderr: int) -> int:
+        """Spawn ``argv`` in ``cwd`` through cgjoin (or the shell), which joins the cgroup first."""
+        actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                   (os.POSIX_SPAWN_DUP2, stdout, 1), (os.POSIX_SPAWN_DUP2, stderr, 2)]
+        if self._cgjoin is None:
+            self._cgjoin = cgjoin.executable() or ""
+        if self._cgjoin:
+            try:
+                return os.posix_spawn(self._cgjoin, ["cgjoin", procs, cwd, *argv], env, file_actions=actions,
+                                      setsid=True, setsigdef=_DEFAULT_SIGNALS)
+            except OSError:
+                self._cgjoin = ""  # not runnable here (memfds mounted noexec, a policy): the shell joins
+        return os.posix_spawn("/bin/sh", ["sh", "-c", _JOIN_THEN_EXEC, procs, cwd, _marked(env, "PWD"),
+                                          _marked(env, "OLDPWD"), *argv],
+                              env, file_actions=actions, setsid=True, setsigdef=_DEFAULT_SIGNALS)
+
     def close(self) -> None:
         """At the end: whatever is still in a program cgroup is killed, and the cgroups go."""
         if self._base is not None:
@@ -306,6 +368,10 @@ def _check_executable(program: str, cwd: str) -> None:
                        f"{program}: No such file or directory")
     if os.path.isdir(path) or not os.access(path, os.X_OK):
         raise ScmError(ERROR_ACCESS_DENIED, f"{program}: Permission denied")
+
+
+def _marked(env: dict[str, str], name: str) -> str:
+    return "=" + env[name] if name in env else "-"
 
 
 def _rmdir(path: str) -> None:

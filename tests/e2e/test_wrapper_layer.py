@@ -1,0 +1,81 @@
+"""The wrapper's POSIX process layer on its own, with real processes: a stop that comes before
+the program has joined its cgroup still reaches it, and nothing it forks outlives the stop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from svcctl.wrapper.posix import PosixProcessLayer
+from svcctl.wrapper.process import INTERRUPT, KILL
+
+# A program that forks a grandchild into a session of its own, ignoring the polite signals.
+TREE = "trap '' INT TERM; setsid sh -c \"trap '' INT TERM; echo \\$\\$ > $0; exec sleep 300\" & exec sleep 300"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize(("cgroups", "cgjoin"), [(True, True), (True, False), (False, False)],
+                         ids=["cgroup-cgjoin", "cgroup-shell", "pgroup"])
+def test_a_stop_right_after_the_spawn_reaches_the_whole_tree(cgroups: bool, cgjoin: bool, tmp_path: Path) -> None:
+    if cgroups and os.geteuid() != 0:
+        pytest.skip("cgroups are made by root or in a delegated subtree")
+
+    async def run() -> tuple[list[int], list[int]]:
+        layer = PosixProcessLayer(use_cgroups=cgroups, use_cgjoin=cgjoin)
+        assert (layer.cgroup_root is not None) is cgroups
+        mains: list[int] = []
+        grandchildren: list[int] = []
+        try:
+            for i in range(20):
+                marker = tmp_path / f"grandchild{i}"
+                null = os.open(os.devnull, os.O_WRONLY)
+                try:
+                    program = layer.start(["/bin/sh", "-c", TREE, str(marker)], str(tmp_path),
+                                          {"PATH": "/usr/bin:/bin"}, null, null, f"t{i}")
+                finally:
+                    os.close(null)
+                mains.append(program.pid)
+                # Half are killed at once (the program may not have joined its cgroup yet), half
+                # asked politely once the grandchild exists, then killed: either way, every
+                # process of the tree must end.
+                if i % 2 == 0:
+                    program.signal(KILL)
+                    assert await program.gone(10), "a kill right after the spawn missed the program"
+                else:
+                    deadline = asyncio.get_running_loop().time() + 10
+                    while not marker.exists() or not marker.read_text().strip():
+                        assert asyncio.get_running_loop().time() < deadline, "the grandchild never started"
+                        await asyncio.sleep(0.005)
+                    program.signal(INTERRUPT)
+                    assert not await program.gone(0.2)  # the tree ignores SIGINT
+                    program.signal(KILL)
+                    if cgroups:
+                        assert await program.gone(10)
+                    else:
+                        await program.gone(2)  # a process group cannot catch what left the session
+                if marker.exists() and marker.read_text().strip():
+                    grandchildren.append(int(marker.read_text()))
+                program.release()
+        finally:
+            layer.close()
+        return mains, grandchildren
+
+    mains, grandchildren = asyncio.run(run())
+    assert len(grandchildren) >= 10
+    left = [pid for pid in mains + grandchildren if _alive(pid)]
+    for pid in left:
+        os.kill(pid, 9)
+    if cgroups:
+        assert left == []
+    else:
+        assert not set(left) & set(mains)
