@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -34,3 +36,14 @@ def test_posix_join_then_split_round_trips(argv):
 
 def test_percent_variables_expand_like_reg_expand_sz():
     assert expand_vars("%HOME%/x %NOPE% 100%", {"HOME": "/h"}) == "/h/x %NOPE% 100%"
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet=st.sampled_from("ab /-=\t\n\r\x0b\x1c\xa0'\"\\"), max_size=30))
+def test_posix_split_is_shlex_with_its_fallback(line):
+    """The fast path for lines with nothing quoted must agree with shlex on every line."""
+    try:
+        expected = shlex.split(line)
+    except ValueError:
+        expected = line.split()
+    assert split(line, env={}, windows=False) == expected
