@@ -42,7 +42,7 @@ from .recovery import ACTION_TEXT, Recovery, expand_failure_count
 
 TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml)
 if TYPE_CHECKING:
-    pass
+    from ..accounts import Account
 
 #: Wait hint the SCM itself reports right after StartService (B48).
 START_WAIT_HINT_MS = 2000
@@ -86,6 +86,7 @@ class Runtime:
         self.on_stopped: Callable[[ServiceRecord, bool], None] = lambda rec, crashed: None
         #: Failure actions (B111-B118); the SCM core wires its restart into it.
         self.recovery: Recovery | None = None
+        self._system_account: Account | None = None  # LocalSystem: the daemon's own, resolved once
 
     # --- the one state-change function ---------------------------------------------------------
 
@@ -274,9 +275,7 @@ class Runtime:
         loop = asyncio.get_running_loop()
         host = Host(rec.image_path.casefold(), rec.object_name or "LocalSystem", self._on_status, self._on_lost,
                     self._on_event)
-        from ..accounts import logon  # (pwd: POSIX only, and only needed here)
-
-        account = logon(rec.object_name)  # B146: who the image runs as
+        account = self._logon(rec.object_name)  # B146: who the image runs as
         hosted = self.spawner.host_inline(argv, host, account)  # an image the SCM runs on its own loop
         if hosted is None:
             ours, theirs = socket.socketpair()
@@ -309,6 +308,17 @@ class Runtime:
         proc.kill_tree(signal.SIGKILL)
         rec.host = None
         raise ScmError(ERROR_SERVICE_REQUEST_TIMEOUT, "the process did not connect to the service controller")
+
+    def _logon(self, object_name: str | None) -> Account:
+        """Other accounts are looked up at every start, as Windows logs them on; LocalSystem is
+        this daemon's own user, which cannot change under it."""
+        from ..accounts import LOCAL_SYSTEM_NAMES, logon  # (pwd: POSIX only, and only needed here)
+
+        if (object_name or "").strip().lower() not in LOCAL_SYSTEM_NAMES:
+            return logon(object_name or "")
+        if self._system_account is None:
+            self._system_account = logon("LocalSystem")
+        return self._system_account
 
     # --- messages from service processes -------------------------------------------------------
 

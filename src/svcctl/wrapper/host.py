@@ -36,7 +36,7 @@ class WrapperHost:
     """One wrapped service's "process", as far as the SCM can tell."""
 
     def __init__(self, read_parameters: ReadParameters, layer: ProcessLayer,
-                 environment: Callable[[str], dict[str, str]] = system_environment,
+                 environment: Callable[[str, Account | None], dict[str, str]] = system_environment,
                  scratch: bytearray | None = None, account: Account | None = None) -> None:
         self.read_parameters = read_parameters
         self.layer = layer
@@ -97,9 +97,7 @@ class WrapperHost:
                 values, exits = self.read_parameters(argv[0])
             except OSError:
                 values, exits = {}, {}
-            env = self.environment(argv[0])
-            if self.account is not None:
-                env.update(self.account.environment())
+            env = self.environment(argv[0], self.account)
             self.supervisor = Supervisor(argv[0], Settings(values, exits), self.layer, self, env, argv[1:],
                                          self.scratch, self.account)
             self._send({"re": rid, "e": 0})

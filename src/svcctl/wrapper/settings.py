@@ -20,6 +20,8 @@ TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing i
 if TYPE_CHECKING:
     from typing import Any
 
+    from ..accounts import Account
+
     Values = dict[str, tuple[int, Any]]
 
 #: The user-defined control code that rotates the logs (NSSM's ``nssm rotate`` sends 128 too).
@@ -107,30 +109,37 @@ def exit_value_name(code: str) -> str:
         raise ScmError(ERROR_INVALID_PARAMETER, f"AppExit takes Default or an exit code, not {code!r}") from None
 
 
+#: lower-case name -> the table's spelling (the registry's names are case-insensitive)
+_SPELLING = {name.lower(): name for name in PARAMETERS}
+
+
 def lookup(name: str) -> tuple[int, Any, str]:
-    for known, spec in PARAMETERS.items():
-        if known.lower() == name.lower():
-            return spec
-    raise ScmError(ERROR_INVALID_PARAMETER, f"unknown parameter {name!r} (svcctl set --help lists them)")
+    return PARAMETERS[canonical(name)]
 
 
 def canonical(name: str) -> str:
     """The table's spelling of a parameter name (names are case-insensitive, as in the registry)."""
-    lookup(name)
-    return next(k for k in PARAMETERS if k.lower() == name.lower())
+    known = _SPELLING.get(name.lower())
+    if known is None:
+        raise ScmError(ERROR_INVALID_PARAMETER, f"unknown parameter {name!r} (svcctl set --help lists them)")
+    return known
 
 
-def system_environment(name: str) -> dict[str, str]:
+def system_environment(name: str, account: Account | None = None) -> dict[str, str]:
     """The environment a wrapped program starts from: a fixed system one, like the environment
-    Windows gives every service, never the daemon's or a console's. ``svcctl debug`` builds
-    the same, so what fails as a service fails in the foreground too."""
-    import pwd
+    Windows gives every service, never the daemon's or a console's, with HOME, USER, LOGNAME
+    and SHELL of ``account`` (default: this process's user). ``svcctl debug`` builds the same,
+    so what fails as a service fails in the foreground too."""
+    if account is not None:
+        home, user, shell = account.home, account.user, account.shell
+    else:
+        import pwd
 
-    try:
-        entry = pwd.getpwuid(os.getuid())
-        home, user, shell = entry.pw_dir, entry.pw_name, entry.pw_shell or "/bin/sh"
-    except KeyError:
-        home, user, shell = "/", str(os.getuid()), "/bin/sh"
+        try:
+            entry = pwd.getpwuid(os.getuid())
+            home, user, shell = entry.pw_dir, entry.pw_name, entry.pw_shell or "/bin/sh"
+        except KeyError:
+            home, user, shell = "/", str(os.getuid()), "/bin/sh"
     env = {
         "PATH": SYSTEM_PATH,
         "HOME": home,
@@ -152,16 +161,11 @@ class Settings:
     """One service's wrapper settings, defaults filled in (see :data:`PARAMETERS`)."""
 
     def __init__(self, values: Values, exit_actions: Values | None = None) -> None:
-        given = {k.lower(): v for k, v in values.items()}
-        self.values: dict[str, Any] = {}
-        for name, (vtype, default, _) in PARAMETERS.items():
-            entry = given.get(name.lower())
-            data = default if entry is None else entry[1]
-            if vtype == REG_DWORD and not isinstance(data, int):
-                data = default
-            if vtype != REG_DWORD and isinstance(data, int):
-                data = default
-            self.values[name] = data
+        self.values: dict[str, Any] = {name: default for name, (_, default, _) in PARAMETERS.items()}
+        for key, (_, data) in values.items():
+            known = _SPELLING.get(key.lower())
+            if known is not None and (PARAMETERS[known][0] == REG_DWORD) == isinstance(data, int):
+                self.values[known] = data  # a value of the wrong kind keeps the default
         self.exit_default = "Restart"
         self.exit_codes: dict[int, str] = {}
         for name, (_, data) in (exit_actions or {}).items():
