@@ -18,6 +18,7 @@ import sys
 from dataclasses import dataclass
 
 from ..home import DATABASE_NAME, LOCK_NAME, resolve_home, socket_path
+from ..quickexit import exit_now
 from .core import Scm
 from .database import CONTROL, REG_DWORD, Database
 from .events import EventLog
@@ -178,4 +179,6 @@ def _raise_open_file_limit() -> None:
 
 
 def main(argv: list[str]) -> int:
-    return asyncio.run(serve(parse_args(argv)))
+    code = asyncio.run(serve(parse_args(argv)))
+    exit_now(code)  # all stored and closed: interpreter teardown would only delay the shutdown
+    return code

@@ -14,7 +14,6 @@ of CPU per process, which for a few hundred services is most of the daemon's shu
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from ..errors import (
     ERROR_SERVICE_NOT_IN_EXE,
     ScmError,
 )
+from ..quickexit import exit_now
 from . import channel as _channel
 from .status import StatusHandle
 
@@ -135,7 +135,7 @@ class Dispatcher:
             self._chan = None
             chan.close()
         if self._shutdown_seen and self._done.is_set() and self.exit_on_shutdown and self._binding[0] is None:
-            _exit_now()
+            exit_now()
 
     def _serve(self, msg: dict[str, Any]) -> None:
         rid, op = msg.get("id"), msg.get("op")
@@ -177,22 +177,6 @@ class Dispatcher:
             status = self._started.get(key.lower())
             if status is not None and not status.stopped.is_set():
                 status.stop(win32=ERROR_EXCEPTION_IN_SERVICE)
-
-
-def _exit_now() -> None:
-    """Leave the process as at system shutdown: atexit handlers and stdio flush, no teardown."""
-    import atexit
-
-    try:
-        atexit._run_exitfuncs()
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                if stream is not None:
-                    stream.flush()
-            except (OSError, ValueError):
-                pass
-        os._exit(0)
 
 
 def _print_exception() -> None:

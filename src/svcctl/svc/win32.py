@@ -53,8 +53,9 @@ from ..types import Control, ServiceType
 # Fails loudly on other systems, and tells mypy to check the rest only for --platform win32.
 assert sys.platform == "win32", "svcctl.svc.win32 is Windows-only"
 
+from ..quickexit import exit_now  # noqa: E402
 from ..winapi import advapi32 as a  # noqa: E402  (after the platform assert, as in winapi)
-from .dispatcher import Dispatcher, HandlerEx, ServiceMain, _exit_now, _print_exception  # noqa: E402
+from .dispatcher import Dispatcher, HandlerEx, ServiceMain, _print_exception  # noqa: E402
 from .status import StatusHandle  # noqa: E402
 
 TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing is never imported at run time
@@ -280,7 +281,7 @@ class Win32Dispatcher(Dispatcher):
         finally:
             _claimed.release()
         if self._win_shutdown and self.exit_on_shutdown:
-            _exit_now()  # Windows does not wait for service processes at shutdown (dispatcher.py)
+            exit_now()  # Windows does not wait for service processes at shutdown (quickexit.py)
 
     def _main_for(self, key: str) -> Any:
         def service_main(argc: int, argv: Any) -> None:
