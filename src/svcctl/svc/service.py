@@ -67,7 +67,7 @@ class Service:
         return 0
 
     def stop(self) -> None:
-        """Called (on its own thread) after STOP or SHUTDOWN; make :meth:`run` return."""
+        """Called (on its own thread, when overridden) after STOP or SHUTDOWN; make :meth:`run` return."""
         self.stopping.set()
 
     def pause(self) -> None:
@@ -96,8 +96,16 @@ class Service:
             return 0
         if code in (Control.STOP, Control.SHUTDOWN, Control.PRESHUTDOWN):
             if st.state not in (State.STOP_PENDING, State.STOPPED):
-                st.set(State.STOP_PENDING, accepted=0, checkpoint=1, wait_hint=self.stop_wait_hint_ms)
-                threading.Thread(target=self._call, args=(self.stop,), daemon=True).start()
+                if type(self).stop is not Service.stop:
+                    st.set(State.STOP_PENDING, accepted=0, checkpoint=1, wait_hint=self.stop_wait_hint_ms)
+                    threading.Thread(target=self._call, args=(self.stop,), daemon=True).start()
+                    return 0
+                # The default stop only sets an Event: no thread. STOP still answers STOP_PENDING
+                # (what ControlService returns, and sc stop shows); at system shutdown nobody
+                # reads it, and run() reports STOPPED at once.
+                if code == Control.STOP:
+                    st.set(State.STOP_PENDING, accepted=0, checkpoint=1, wait_hint=self.stop_wait_hint_ms)
+                self.stop()
             return 0
         if code == Control.PAUSE and st.state == State.RUNNING:
             st.set(State.PAUSE_PENDING, accepted=self.accepts, checkpoint=1, wait_hint=self.stop_wait_hint_ms)
