@@ -12,7 +12,7 @@ import pytest
 from svcctl.errors import ScmError
 from svcctl.svc import Dispatcher, run
 from svcctl.svc import channel as svc_channel
-from svcctl.types import ServiceAccess, ServiceType, StartType, State
+from svcctl.types import Control, ServiceAccess, ServiceType, StartType, State
 from tests.conftest import PIPE_TIMEOUT_MS, Daemon, eventually
 
 SHARE = ServiceType.WIN32_SHARE_PROCESS
@@ -366,3 +366,27 @@ def test_b57_service_main_returns_without_stopped(mgr, name, extra, hostlog, cle
     svc.stop()
     st = svc.wait(State.STOPPED, 10)
     assert (st.state, st.win32_exit_code, st.pid) == (State.STOPPED, 0, 0)
+
+
+# --- starting and controlling many at once --------------------------------------------------------
+
+
+def test_start_many_and_control_many_answer_each_call_on_its_own(mgr, name, svchost, cleanup):
+    """Manager.start_many / control_many: every call in flight together (portable), each with its
+    own result in order; one refusal (1058, 1062) does not hold back or spoil the others."""
+    ok = [cleanup(mgr.create_service(f"{name}{i}", svchost())) for i in range(6)]
+    disabled = cleanup(mgr.create_service(f"{name}x", svchost(), start_type=StartType.DISABLED))
+    batch = [*ok[:3], disabled, *ok[3:]]
+    results = mgr.start_many(batch)
+    assert [r.winerror if r else 0 for r in results] == [0, 0, 0, 1058, 0, 0, 0]
+    pids = {svc.wait(State.RUNNING, 15).pid for svc in ok}
+    assert 0 not in pids and len(pids) == len(ok)  # each runs in a process of its own
+    again = mgr.start_many(ok[:2])
+    assert [r.winerror if r else 0 for r in again] == [1056, 1056]
+    statuses = mgr.control_many(batch, Control.STOP)
+    stopping = (State.STOP_PENDING, State.STOPPED)
+    assert [s.winerror if isinstance(s, ScmError) else s.state in stopping for s in statuses] == [
+        True, True, True, 1062, True, True, True,
+    ]
+    for svc in ok:
+        assert svc.wait(State.STOPPED, 15).state is State.STOPPED

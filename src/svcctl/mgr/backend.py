@@ -28,6 +28,17 @@ class Backend:
         """Perform one API call; raises :class:`~svcctl.errors.ScmError` with the Win32 code."""
         raise NotImplementedError
 
+    def call_many(self, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+        """Several calls, each answered on its own: its result, or the ScmError it raised. A
+        backend that can (the portable client) has them all in flight at once."""
+        out: list[Any] = []
+        for op, args in calls:
+            try:
+                out.append(self.call(op, **args))
+            except ScmError as exc:
+                out.append(exc)
+        return out
+
     def close(self) -> None:
         """Release the connection (closes every handle still open through it, like process exit)."""
         raise NotImplementedError

@@ -62,5 +62,36 @@ class PortableBackend(Backend):
             raise ScmError(code, reply.get("m"))
         return reply.get("r")
 
+    def call_many(self, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+        """Pipelined: up to :data:`WINDOW` requests in flight, so N calls cost one round trip and
+        the daemon's own time, not N round trips (the daemon answers each as it completes)."""
+        out: list[Any] = [None] * len(calls)
+        with self._lock:
+            first = self._next + 1
+            self._next += len(calls)
+            self._chan.spin = 0
+            sent = answered = 0
+            try:
+                while answered < len(calls):
+                    while sent < len(calls) and sent - answered < WINDOW:
+                        op, args = calls[sent]
+                        self._chan.send({**args, "id": first + sent, "op": op})
+                        sent += 1
+                    reply = self._chan.recv()
+                    index = reply.get("id", 0) - first if isinstance(reply.get("id"), int) else -1
+                    if not 0 <= index < len(calls):
+                        continue
+                    code = reply.get("e")
+                    out[index] = ScmError(code, reply.get("m")) if code else reply.get("r")
+                    answered += 1
+            except (OSError, EOFError):
+                raise ScmError(RPC_S_SERVER_UNAVAILABLE, "the svcctl daemon closed the connection") from None
+        return out
+
     def close(self) -> None:
         self._chan.close()
+
+
+#: Requests a pipelined :meth:`PortableBackend.call_many` keeps in flight (bounded, so that
+#: neither side's socket buffer fills while the other is not reading).
+WINDOW = 64
