@@ -317,11 +317,12 @@ class Scm(BootApi, Config2Api, RegistryApi, SecurityApi):
             if not any(r.group.casefold() == g for r in self.records.values()):
                 raise ScmError(ERROR_SERVICE_DOES_NOT_EXIST, f"group {group}")
         out = []
+        types = type & int(ServiceType.TYPE_ALL) & ~int(ServiceType.INTERACTIVE_PROCESS)  # plain ints:
+        active_ok, inactive_ok = state & int(StateFilter.ACTIVE), state & int(StateFilter.INACTIVE)  # flag ops are slow
         for rec in sorted(self.records.values(), key=lambda r: r.name.casefold()):  # B106
-            if not rec.service_type & type & ServiceType.TYPE_ALL & ~int(ServiceType.INTERACTIVE_PROCESS):
+            if not int(rec.service_type) & types:
                 continue
-            active = rec.state is not State.STOPPED
-            if not state & (StateFilter.ACTIVE if active else StateFilter.INACTIVE):
+            if not (active_ok if rec.state is not State.STOPPED else inactive_ok):
                 continue
             if group is not None and rec.group.casefold() != group.casefold():
                 continue  # B105: "" selects services without a group

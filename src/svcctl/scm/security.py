@@ -44,5 +44,6 @@ def grant(requested: int, allowed: int, mapping: GenericMapping) -> int:
 
 
 def require(granted: int, needed: int) -> None:
-    if granted & needed != needed:
+    needed = int(needed)  # an IntFlag would take enum's slow path for every check
+    if int(granted) & needed != needed:
         raise ScmError(ERROR_ACCESS_DENIED)
