@@ -7,14 +7,17 @@ spawner, a ``cat`` relay and supervisord, side by side in one run.
   - bare: ``subprocess.Popen(["sleep", "3600"], start_new_session=True)`` 200 times (a program
     is running once Popen returns: exec succeeded).
   - svcctl: 200 services made as ``svcctl install`` makes them (the wrapper as image, Parameters
-    Application=/bin/sleep), handles opened beforehand, one client calling StartService for each
-    in turn, until ``list_services`` shows all RUNNING. Run twice: the daemon's default (a cgroup
-    per program, as root) and ``SVCCTL_CGROUPS=0`` (process groups, as for an unprivileged user).
+    Application=/bin/sleep), handles opened beforehand, one client calling StartService for all
+    of them through ``Manager.start_many`` (pipelined on one connection, as supervisord gets one
+    ``startAllProcesses``), until ``list_services`` shows all RUNNING. Judged: the daemon's
+    default, a cgroup per program (as root). Also shown: the same with one StartService after
+    the other, each waiting for its answer, and ``SVCCTL_CGROUPS=0`` (process groups, as for an
+    unprivileged user).
   - supervisord: 200 ``[program:]`` sections (sleep 3600, startsecs=0, autostart=false), then
     ``startAllProcesses`` (what ``supervisorctl start all`` calls) until it returns.
 * **Stop** (judged, <= 1.5x): until all 200 are gone. bare: SIGINT to each process group, then
-  reap; svcctl: a STOP control to each in turn until all STOPPED; supervisord:
-  ``stopAllProcesses``.
+  reap; svcctl: a STOP control to each (``Manager.control_many``, or one at a time) until all
+  STOPPED; supervisord: ``stopAllProcesses``.
 * **RSS** (judged, <= 20 MiB): the daemon (which hosts every wrapper) with all 200 running;
   supervisord's for comparison.
 * **Log capture** (judged, >= 1000 MiB/s): ``dd`` writes ``--mib`` MiB of zeros in 1 MiB blocks to
@@ -58,7 +61,7 @@ from common import (
 )
 
 from svcctl.mgr import Manager
-from svcctl.types import State
+from svcctl.types import Control, State
 from svcctl.wrapper import wrapper_image_path
 
 SLEEP = shutil.which("sleep") or "/bin/sleep"
@@ -111,16 +114,25 @@ class Wrapped:
         self.handles = [self.mgr.open_service(f"w{i}") for i in range(n)]
         self.rss_kib = 0
 
-    def run(self) -> tuple[float, float]:
+    def run(self, pipelined: bool = True) -> tuple[float, float]:
+        """Start all, until RUNNING, then stop all, until STOPPED: pipelined through
+        ``Manager.start_many``/``control_many`` (as supervisord gets one ``startAllProcesses``),
+        or one call at a time."""
         t0 = time.perf_counter()
-        for h in self.handles:
-            h.start()
+        if pipelined:
+            assert not any(self.mgr.start_many(self.handles))
+        else:
+            for h in self.handles:
+                h.start()
         wait_for(lambda: count(self.mgr, State.RUNNING) == self.n, 60, "all RUNNING")
         start = time.perf_counter() - t0
         self.rss_kib = max(self.rss_kib, proc_status(self.daemon.pid, "VmRSS"))
         t0 = time.perf_counter()
-        for h in self.handles:
-            h.stop()
+        if pipelined:
+            assert not any(isinstance(r, Exception) for r in self.mgr.control_many(self.handles, Control.STOP))
+        else:
+            for h in self.handles:
+                h.stop()
         wait_for(lambda: count(self.mgr, State.STOPPED) == self.n, 60, "all STOPPED")
         return start, time.perf_counter() - t0
 
@@ -239,20 +251,22 @@ def _measure(a: argparse.Namespace, sup_desc: str) -> int:
     quiet = wait_quiet()
     log(quiet)
     began = time.perf_counter()
-    results: dict[str, list[tuple[float, float]]] = {k: [] for k in ("bare", "cgroup", "pgroup", "supervisord")}
+    keys = ("bare", "cgroup", "cgroup1", "pgroup", "supervisord")
+    results: dict[str, list[tuple[float, float]]] = {k: [] for k in keys}
     runners = {"cgroup": Wrapped(a.n, cgroups=True), "pgroup": Wrapped(a.n, cgroups=False)}
     sup = Supervisord(a.supervisor_venv, sleep_programs(a.n))
     sup_rss = 0
     try:
         for rep in range(a.reps + 1):  # the first round warms up and is not recorded
-            order = ["bare", "cgroup", "pgroup", "supervisord"]
-            order = order[rep % 4:] + order[:rep % 4]
+            order = [*keys[rep % len(keys):], *keys[:rep % len(keys)]]
             for key in order:
                 if key == "bare":
                     figures = bare(a.n)
                 elif key == "supervisord":
                     figures = supervisord_run(sup)
                     sup_rss = max(sup_rss, proc_status(sup.proc.pid, "VmRSS"))
+                elif key == "cgroup1":
+                    figures = runners["cgroup"].run(pipelined=False)
                 else:
                     figures = runners[key].run()
                 if rep:
@@ -303,17 +317,17 @@ def report(a: argparse.Namespace, results: dict[str, list[tuple[float, float]]],
     print(f"{m['nproc']} CPUs ({m['cpu']}), {m['mem']}, Linux {m['kernel']}, {m['python']}; svcctl "
           f"{source_revision()}; {sup_desc}. {a.n} programs, {a.reps} reps after a warm-up, {quiet}; "
           f"{took:.0f} s in all.\n")
-    print("| Measure | bare spawner | svcctl, cgroup per program | svcctl, process groups | supervisord |")
-    print("|---|---|---|---|---|")
-    print(f"| start {a.n} until all running (ms) | {ms(starts['bare'])} | {ms(starts['cgroup'])} | "
-          f"{ms(starts['pgroup'])} | {ms(starts['supervisord'])} |")
-    print(f"| — ratio to bare (target <= 1.3x) | 1.0x | {median(starts['cgroup']) / bs:.2f}x | "
-          f"{median(starts['pgroup']) / bs:.2f}x | {median(starts['supervisord']) / bs:.2f}x |")
-    print(f"| stop all {a.n} until gone (ms) | {ms(stops['bare'])} | {ms(stops['cgroup'])} | "
-          f"{ms(stops['pgroup'])} | {ms(stops['supervisord'])} |")
-    print(f"| — ratio to bare (target <= 1.5x) | 1.0x | {median(stops['cgroup']) / bt:.2f}x | "
-          f"{median(stops['pgroup']) / bt:.2f}x | {median(stops['supervisord']) / bt:.2f}x |")
-    print(f"| RSS with all running, MiB (target <= 20) | — | {rss['cgroup'] / 1024:.1f} | "
+    print("| Measure | bare spawner | svcctl, cgroup per program (judged) | same, one call at a time | "
+          "svcctl, process groups | supervisord |")
+    print("|---|---|---|---|---|---|")
+    columns = ("bare", "cgroup", "cgroup1", "pgroup", "supervisord")
+    print(f"| start {a.n} until all running (ms) | " + " | ".join(ms(starts[k]) for k in columns) + " |")
+    print("| — ratio to bare (target <= 1.3x) | " + " | ".join(f"{median(starts[k]) / bs:.2f}x" for k in columns)
+          + " |")
+    print(f"| stop all {a.n} until gone (ms) | " + " | ".join(ms(stops[k]) for k in columns) + " |")
+    print("| — ratio to bare (target <= 1.5x) | " + " | ".join(f"{median(stops[k]) / bt:.2f}x" for k in columns)
+          + " |")
+    print(f"| RSS with all running, MiB (target <= 20) | — | {rss['cgroup'] / 1024:.1f} | (same daemon) | "
           f"{rss['pgroup'] / 1024:.1f} | {sup_rss / 1024:.1f} |")
     print()
     print(f"| Log capture of {a.mib} MiB (MiB/s) | dd into the file | dd \\| cat > file | svcctl wrapper "
