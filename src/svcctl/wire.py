@@ -81,6 +81,11 @@ SPIN_READS = 400 if (os.cpu_count() or 1) > 1 else 0
 _MSG_DONTWAIT = 0x40  # MSG_DONTWAIT on Linux (not every _socket build exports the name)
 
 
+#: Bytes asked for per recv. Python allocates that much for every call, then shrinks it: at
+#: 256 KiB each call was an mmap, an mremap and an munmap; 64 KiB comes from the heap.
+RECV_BYTES = 65536
+
+
 class Channel:
     """Blocking framed connection over a stream socket (used by clients and service processes).
 
@@ -102,7 +107,7 @@ class Channel:
     def recv(self) -> dict[str, Any]:
         """Next message; raises ``EOFError`` when the peer closed the connection."""
         while not self._pending:
-            data = self._poll() if self.spin else self.sock.recv(262144)
+            data = self._poll() if self.spin else self.sock.recv(RECV_BYTES)
             if not data:
                 raise EOFError("connection closed by peer")
             self._pending = self._dec.feed(data)
@@ -112,10 +117,10 @@ class Channel:
         recv = self.sock.recv
         for _ in range(self.spin):
             try:
-                return recv(262144, _MSG_DONTWAIT)
+                return recv(RECV_BYTES, _MSG_DONTWAIT)
             except BlockingIOError:
                 pass
-        return recv(262144)
+        return recv(RECV_BYTES)
 
     def close(self) -> None:
         try:
