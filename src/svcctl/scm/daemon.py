@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
+import gc
 import grp
 import os
 import resource
@@ -122,6 +123,7 @@ async def serve(opts: Options) -> int:
         reboot_command=opts.reboot_command,
         hung_start_ms=opts.hung_start_ms,
         delayed_start_ms=opts.delayed_start_ms or _control_dword(db, "AutoStartDelay", 120000),
+        collect_after_exit_s=0.25,
     )
     wait_to_kill = opts.wait_to_kill_ms or _control_dword(db, "WaitToKillServiceTimeout", 20000)
     events = EventLog(db, loop.call_soon)
@@ -144,6 +146,10 @@ async def serve(opts: Options) -> int:
         os.chown(home, -1, gid)
         os.chmod(home, 0o710)
 
+    # What is alive now (modules, classes, functions, the database) stays for the daemon's life:
+    # out of every later collection, which then only walks the services' objects (9 ms -> 2 ms).
+    gc.collect()
+    gc.freeze()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)

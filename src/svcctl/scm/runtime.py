@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -67,6 +68,13 @@ class Settings:
     hung_start_ms: int = 80000  # B52: START_PENDING without progress for this long plus the wait hint
     delayed_start_ms: int = 120000  # B127: delayed auto-start services start this long after boot
     base_env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    #: A full garbage collection this long after a service process ended (one for a burst of
+    #: exits; None: the collector's own schedule). What a started service leaves behind (its
+    #: host, a hosted wrapper's supervisor, futures, callbacks) is held in reference cycles, which
+    #: only a full collection frees, and the collector runs one only after several start/stop
+    #: rounds of many services: the daemon's memory rose 1 MiB a round with 200 wrapped programs.
+    #: Collected soon, that memory is reused by the next starts. The daemon sets 0.25 s.
+    collect_after_exit_s: float | None = None
 
 
 split_command_line = cmdline.split
@@ -82,6 +90,7 @@ class Runtime:
         self._control_locks: dict[int, asyncio.Lock] = {}
         self._global_control_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._collect: asyncio.TimerHandle | None = None
         #: Called with a record after it reached STOPPED (deferred deletion).
         self.on_stopped: Callable[[ServiceRecord, bool], None] = lambda rec, crashed: None
         #: Failure actions (B111-B118); the SCM core wires its restart into it.
@@ -364,6 +373,13 @@ class Runtime:
             if rec.host is host and rec.state is not State.STOPPED:
                 self.set_status(rec, State.STOPPED, win32=ERROR_PROCESS_ABORTED, crashed=True)  # B86
         host.records.clear()
+        delay = self.settings.collect_after_exit_s
+        if delay is not None and self._collect is None:
+            self._collect = asyncio.get_running_loop().call_later(delay, self._collect_garbage)
+
+    def _collect_garbage(self) -> None:
+        self._collect = None
+        gc.collect()
 
     def _host_idle(self, host: Host) -> None:
         """The last service of a process stopped: its dispatcher returns and the process should
