@@ -7,7 +7,6 @@ SHUTDOWN to those that accept it, a bounded wait, then every remaining process t
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import fcntl
 import gc
@@ -46,7 +45,61 @@ class Options:
     last_known_good: bool = False
 
 
+#: serve's options: flag -> (Options field, what its value is: str, int, or None for a switch).
+_OPTIONS: dict[str, tuple[str, type | None]] = {
+    "--home": ("home", str),
+    "--pipe-timeout": ("pipe_timeout_ms", int),
+    "--handler-timeout": ("handler_timeout_ms", int),
+    "--wait-to-kill": ("wait_to_kill_ms", int),
+    "--socket-group": ("socket_group", str),
+    "--ready-fd": ("ready_fd", int),
+    "--durable": ("durable", None),
+    "--reboot-command": ("reboot_command", str),
+    "--hung-start": ("hung_start_ms", int),
+    "--delayed-start": ("delayed_start_ms", int),
+    "--no-boot": ("no_boot", None),
+    "--last-known-good": ("last_known_good", None),
+    "--serialize-starts": ("serialize_starts", None),
+    "--serialize-controls": ("serialize_controls", None),
+}
+
+
 def parse_args(argv: list[str]) -> Options:
+    """The options of ``svcctl serve``. A plain command line is read here; --help, mistakes and
+    argparse's liberties (abbreviations...) go to argparse, which answers them as it always did.
+    argparse is not imported otherwise: with shutil, lzma and bz2, which its help formatter
+    pulls in, it would stay in the daemon's memory for good (0.9 MiB of VmRSS)."""
+    found: dict[str, object] = {}
+    args = iter(argv)
+    for arg in args:
+        flag, eq, text = arg.partition("=")
+        spec = _OPTIONS.get(flag)
+        if spec is None:
+            return _parse_args_verbosely(argv)
+        name, kind = spec
+        if kind is None:
+            if eq:
+                return _parse_args_verbosely(argv)
+            found[name] = True
+            continue
+        if not eq:
+            text = next(args, "")
+            if not text or (text.startswith("-") and kind is str):
+                return _parse_args_verbosely(argv)
+        try:
+            found[name] = kind(text)
+        except ValueError:
+            return _parse_args_verbosely(argv)
+    home = found.pop("home", None)
+    opts = Options(home=resolve_home(home if isinstance(home, str) else None))
+    for name, value in found.items():
+        setattr(opts, name, value)
+    return opts
+
+
+def _parse_args_verbosely(argv: list[str]) -> Options:
+    import argparse
+
     p = argparse.ArgumentParser(prog="svcctl serve", description="Run the portable service control manager.")
     p.add_argument("--home", help="state directory (default: $SVCCTL_HOME or ~/.local/state/svcctl)")
     p.add_argument("--pipe-timeout", type=int, metavar="MS", help="ServicesPipeTimeout: how long a started "
