@@ -145,22 +145,27 @@ def system_environment(name: str) -> dict[str, str]:
     return env
 
 
+_UNSET = object()
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 class Settings:
     """One service's wrapper settings, defaults filled in (see :data:`PARAMETERS`)."""
 
+    __slots__ = ("values", "exit_default", "exit_codes")
+
     def __init__(self, values: Values, exit_actions: Values | None = None) -> None:
         given = {k.lower(): v for k, v in values.items()}
+        #: The values that are set and differ from their default (the rest are read from
+        #: PARAMETERS: a full table per running service would cost the daemon 0.7 KiB each).
         self.values: dict[str, Any] = {}
         for name, (vtype, default, _) in PARAMETERS.items():
             entry = given.get(name.lower())
-            data = default if entry is None else entry[1]
-            if vtype == REG_DWORD and not isinstance(data, int):
-                data = default
-            if vtype != REG_DWORD and isinstance(data, int):
-                data = default
+            if entry is None:
+                continue
+            data = entry[1]
+            if (vtype == REG_DWORD) != isinstance(data, int) or data == default:
+                continue
             self.values[name] = data
         self.exit_default = "Restart"
         self.exit_codes: dict[int, str] = {}
@@ -177,7 +182,8 @@ class Settings:
                     continue
 
     def __getitem__(self, name: str) -> Any:
-        return self.values[name]
+        data = self.values.get(name, _UNSET)
+        return PARAMETERS[name][1] if data is _UNSET else data
 
     @property
     def rotate_bytes(self) -> int:
