@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import pwd
 import socket
-import zlib
 from dataclasses import dataclass
 
 from .errors import ERROR_INVALID_SERVICE_ACCOUNT, ERROR_SERVICE_LOGON_FAILED, ScmError
@@ -57,6 +56,8 @@ def _from_passwd(object_name: str, entry: pwd.struct_passwd) -> Account:
 
 def virtual_uid(service: str) -> int:
     """A stable uid for ``NT SERVICE\\<service>``: hashed into the range, skipping taken uids."""
+    import zlib  # (only virtual accounts need it: the daemon need not map libz for every start)
+
     start = zlib.crc32(service.lower().encode()) % VIRTUAL_UID_COUNT
     for i in range(VIRTUAL_UID_COUNT):
         uid = VIRTUAL_UID_BASE + (start + i) % VIRTUAL_UID_COUNT

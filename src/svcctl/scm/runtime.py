@@ -33,7 +33,6 @@ from ..errors import (
     ScmError,
     message,
 )
-from ..svc.channel import ENV_CHANNEL
 from ..types import CONTROL_ACCEPT, Accept, ActionType, Control, ServiceType, State
 from .events import STATE_WORDS, EventLog
 from .host import Host
@@ -288,6 +287,9 @@ class Runtime:
         account = logon(rec.object_name)  # B146: who the image runs as
         hosted = self.spawner.host_inline(argv, host, account)  # an image the SCM runs on its own loop
         if hosted is None:
+            # (svcctl.svc, the service side, loads only once a service process is launched)
+            from ..svc.channel import ENV_CHANNEL
+
             ours, theirs = socket.socketpair()
             try:
                 env = dict(self.settings.base_env)

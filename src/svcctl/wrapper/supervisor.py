@@ -34,10 +34,10 @@ from ..errors import (
 )
 from ..types import Accept, Control, State
 from .logs import LogFile, Relay
-from .probes import Probe
 
 if TYPE_CHECKING:
     from ..accounts import Account
+    from .probes import Probe
 from .process import CLOSE, INTERRUPT, KILL, ProcessLayer, Program
 from .settings import ROTATE_CONTROL, Settings
 
@@ -173,6 +173,8 @@ class Supervisor:
         self._report(State.START_PENDING, wait_hint=s["AppReadyTimeout"] + 2000 if probe_spec else 2000)
         try:
             self.command = Command(s, self.base_env, self.args)
+            if probe_spec or health_spec:
+                from .probes import Probe  # only for the services that have probes
             ready = Probe(probe_spec) if probe_spec else None
             health = Probe(health_spec) if health_spec else None
             self._open_logs()
