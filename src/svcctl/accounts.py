@@ -18,9 +18,9 @@ from __future__ import annotations
 import os
 import pwd
 import socket
-from dataclasses import dataclass
 
 from .errors import ERROR_INVALID_SERVICE_ACCOUNT, ERROR_SERVICE_LOGON_FAILED, ScmError
+from .types import _Record
 
 LOCAL_SYSTEM_NAMES = ("", "localsystem", ".\\localsystem", "nt authority\\system")
 _NOBODY_NAMES = ("nt authority\\localservice", "nt authority\\networkservice")
@@ -29,15 +29,19 @@ VIRTUAL_PREFIX = "nt service\\"
 VIRTUAL_UID_BASE, VIRTUAL_UID_COUNT = 61184, 4352
 
 
-@dataclass(frozen=True, slots=True)
-class Account:
+class Account(_Record):
+    __slots__ = ("object_name", "uid", "gid", "groups", "home", "user", "shell")
     object_name: str
     uid: int
     gid: int
     groups: tuple[int, ...]
     home: str
     user: str
-    shell: str = "/bin/sh"
+    shell: str
+
+    def __init__(self, object_name: str, uid: int, gid: int, groups: tuple[int, ...], home: str, user: str,
+                 shell: str = "/bin/sh") -> None:
+        self._set(object_name=object_name, uid=uid, gid=gid, groups=groups, home=home, user=user, shell=shell)
 
     @property
     def is_daemon_user(self) -> bool:

@@ -15,7 +15,6 @@ import os
 import resource
 import signal
 import sys
-from dataclasses import dataclass
 
 from ..home import DATABASE_NAME, LOCK_NAME, resolve_home, socket_path
 from .core import Scm
@@ -27,9 +26,9 @@ from .runtime import Runtime, Settings
 from .server import ClientProtocol
 
 
-@dataclass
 class Options:
-    home: str
+    """What ``svcctl serve`` was asked to do: its flags, with their defaults."""
+
     pipe_timeout_ms: int | None = None
     handler_timeout_ms: int = 30000
     wait_to_kill_ms: int | None = None
@@ -43,6 +42,13 @@ class Options:
     delayed_start_ms: int | None = None
     no_boot: bool = False
     last_known_good: bool = False
+
+    def __init__(self, home: str, **flags: object) -> None:
+        self.home = home
+        for name, value in flags.items():
+            if not hasattr(Options, name):
+                raise TypeError(f"no serve option {name!r}")
+            setattr(self, name, value)
 
 
 #: serve's options: flag -> (Options field, what its value is: str, int, or None for a switch).
@@ -91,10 +97,7 @@ def parse_args(argv: list[str]) -> Options:
         except ValueError:
             return _parse_args_verbosely(argv)
     home = found.pop("home", None)
-    opts = Options(home=resolve_home(home if isinstance(home, str) else None))
-    for name, value in found.items():
-        setattr(opts, name, value)
-    return opts
+    return Options(resolve_home(home if isinstance(home, str) else None), **found)
 
 
 def _parse_args_verbosely(argv: list[str]) -> Options:
