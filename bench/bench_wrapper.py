@@ -26,9 +26,9 @@ spawner, a ``cat`` relay and supervisord, side by side in one run.
   with ``stdout_logfile``.
 
 Each figure is the median of ``--reps`` runs (min–max). Daemons read bytecode from a private
-cache (``common.private_bytecode_cache``): compiling modules from source would add the
-compiler's memory to the daemon's RSS. The script prints a markdown section for
-bench/RESULTS.md.
+cache (``common.private_bytecode_cache``), filled first with svcctl's and the standard library's
+(``common.fill_bytecode_cache``): compiling modules from source would add the compiler's memory
+to the daemon's RSS. The script prints a markdown section for bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from bench_cli import DEFAULT_VENV, ensure_supervisor, log
 from common import (
     SUPERVISORD_HEADER,
     Daemon,
+    fill_bytecode_cache,
     machine,
     median,
     private_bytecode_cache,
@@ -244,10 +245,9 @@ def main(argv: list[str]) -> int:
 
 
 def _measure(a: argparse.Namespace, sup_desc: str) -> int:
-    import svcctl
-
-    # Fill the private cache first, so no daemon pays (in time and memory) for compiling.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(svcctl.__file__).parent)], check=True)
+    # Fill the private cache first (svcctl and the stdlib), so no daemon pays, in time and in
+    # memory, for compiling.
+    fill_bytecode_cache()
     quiet = wait_quiet()
     log(quiet)
     began = time.perf_counter()

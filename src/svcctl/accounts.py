@@ -18,10 +18,9 @@ from __future__ import annotations
 import os
 import pwd
 import socket
-import zlib
-from dataclasses import dataclass
 
 from .errors import ERROR_INVALID_SERVICE_ACCOUNT, ERROR_SERVICE_LOGON_FAILED, ScmError
+from .types import _Record
 
 LOCAL_SYSTEM_NAMES = ("", "localsystem", ".\\localsystem", "nt authority\\system")
 _NOBODY_NAMES = ("nt authority\\localservice", "nt authority\\networkservice")
@@ -30,15 +29,19 @@ VIRTUAL_PREFIX = "nt service\\"
 VIRTUAL_UID_BASE, VIRTUAL_UID_COUNT = 61184, 4352
 
 
-@dataclass(frozen=True, slots=True)
-class Account:
+class Account(_Record):
+    __slots__ = ("object_name", "uid", "gid", "groups", "home", "user", "shell")
     object_name: str
     uid: int
     gid: int
     groups: tuple[int, ...]
     home: str
     user: str
-    shell: str = "/bin/sh"
+    shell: str
+
+    def __init__(self, object_name: str, uid: int, gid: int, groups: tuple[int, ...], home: str, user: str,
+                 shell: str = "/bin/sh") -> None:
+        self._set(object_name=object_name, uid=uid, gid=gid, groups=groups, home=home, user=user, shell=shell)
 
     @property
     def is_daemon_user(self) -> bool:
@@ -57,6 +60,8 @@ def _from_passwd(object_name: str, entry: pwd.struct_passwd) -> Account:
 
 def virtual_uid(service: str) -> int:
     """A stable uid for ``NT SERVICE\\<service>``: hashed into the range, skipping taken uids."""
+    import zlib  # (only virtual accounts need it: the daemon need not map libz for every start)
+
     start = zlib.crc32(service.lower().encode()) % VIRTUAL_UID_COUNT
     for i in range(VIRTUAL_UID_COUNT):
         uid = VIRTUAL_UID_BASE + (start + i) % VIRTUAL_UID_COUNT

@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from svcctl.errors import AccessDenied
+from svcctl.types import _Record
 
 # --- access rights -------------------------------------------------------------------------------
 
@@ -140,18 +140,19 @@ class SecurityDescriptorError(ValueError):
 # --- the model -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Sid:
+class Sid(_Record):
     """A security identifier: ``S-1-<authority>-<subauthority>...``."""
 
+    __slots__ = ("authority", "subauthorities")
     authority: int
-    subauthorities: tuple[int, ...] = ()
+    subauthorities: tuple[int, ...]
 
-    def __post_init__(self) -> None:
-        if not 0 <= self.authority < 1 << 48:
-            raise SecurityDescriptorError(f"SID authority {self.authority} out of range")
-        if len(self.subauthorities) > 15 or not all(0 <= s < 1 << 32 for s in self.subauthorities):
+    def __init__(self, authority: int, subauthorities: tuple[int, ...] = ()) -> None:
+        if not 0 <= authority < 1 << 48:
+            raise SecurityDescriptorError(f"SID authority {authority} out of range")
+        if len(subauthorities) > 15 or not all(0 <= s < 1 << 32 for s in subauthorities):
             raise SecurityDescriptorError("a SID has at most 15 subauthorities of 32 bits")
+        self._set(authority=authority, subauthorities=subauthorities)
 
     @classmethod
     def parse(cls, text: str) -> Sid:
@@ -190,70 +191,74 @@ class Sid:
 OWNER_RIGHTS = Sid(3, (4,))
 
 
-@dataclass(frozen=True)
-class Ace:
+class Ace(_Record):
     """An allow, deny, audit or alarm ACE (the types whose body is a mask and a SID)."""
 
+    __slots__ = ("type", "flags", "mask", "sid")
     type: int
     flags: int
     mask: int
     sid: Sid
 
-    def __post_init__(self) -> None:
-        if self.type not in _ACE_TYPE_NAMES or not 0 <= self.flags <= 0xFF or not 0 <= self.mask < 1 << 32:
-            raise SecurityDescriptorError(f"bad ACE type {self.type}, flags {self.flags} or mask {self.mask}")
+    def __init__(self, type: int, flags: int, mask: int, sid: Sid) -> None:
+        if type not in _ACE_TYPE_NAMES or not 0 <= flags <= 0xFF or not 0 <= mask < 1 << 32:
+            raise SecurityDescriptorError(f"bad ACE type {type}, flags {flags} or mask {mask}")
+        self._set(type=type, flags=flags, mask=mask, sid=sid)
 
     @property
     def inherit_only(self) -> bool:
         return bool(self.flags & INHERIT_ONLY_ACE)
 
 
-@dataclass(frozen=True)
-class RawAce:
+class RawAce(_Record):
     """An ACE of a type this module does not interpret (object, callback, label...), kept byte for byte."""
 
+    __slots__ = ("type", "flags", "body")
     type: int
     flags: int
     body: bytes
 
-    def __post_init__(self) -> None:
-        if not 0 <= self.type <= 0xFF or not 0 <= self.flags <= 0xFF or len(self.body) > 0xFFFF - 4:
+    def __init__(self, type: int, flags: int, body: bytes) -> None:
+        if not 0 <= type <= 0xFF or not 0 <= flags <= 0xFF or len(body) > 0xFFFF - 4:
             raise SecurityDescriptorError("bad raw ACE")
+        self._set(type=type, flags=flags, body=body)
 
 
-@dataclass(frozen=True)
-class Acl:
+class Acl(_Record):
     """An access control list: ACEs in evaluation order."""
 
-    aces: tuple[Ace | RawAce, ...] = ()
-    revision: int = ACL_REVISION
+    __slots__ = ("aces", "revision")
+    aces: tuple[Ace | RawAce, ...]
+    revision: int
 
-    def __post_init__(self) -> None:
-        if not 2 <= self.revision <= 4:
-            raise SecurityDescriptorError(f"bad ACL revision {self.revision}")
+    def __init__(self, aces: tuple[Ace | RawAce, ...] = (), revision: int = ACL_REVISION) -> None:
+        if not 2 <= revision <= 4:
+            raise SecurityDescriptorError(f"bad ACL revision {revision}")
+        self._set(aces=aces, revision=revision)
 
 
-@dataclass(frozen=True)
-class SecurityDescriptor:
+class SecurityDescriptor(_Record):
     """Owner, group, DACL, SACL and control bits.
 
     ``dacl is None`` with SE_DACL_PRESENT in ``control`` is a NULL DACL (everyone gets everything);
     without it there is no DACL at all. A given ACL sets its PRESENT bit; SE_SELF_RELATIVE is implied.
     """
 
-    owner: Sid | None = None
-    group: Sid | None = None
-    dacl: Acl | None = None
-    sacl: Acl | None = None
-    control: int = 0
+    __slots__ = ("owner", "group", "dacl", "sacl", "control")
+    owner: Sid | None
+    group: Sid | None
+    dacl: Acl | None
+    sacl: Acl | None
+    control: int
 
-    def __post_init__(self) -> None:
-        if not 0 <= self.control <= 0xFFFF:
-            raise SecurityDescriptorError(f"bad control bits {self.control:#x}")
-        control = self.control & ~SE_SELF_RELATIVE
-        control |= SE_DACL_PRESENT if self.dacl is not None else 0
-        control |= SE_SACL_PRESENT if self.sacl is not None else 0
-        object.__setattr__(self, "control", control)
+    def __init__(self, owner: Sid | None = None, group: Sid | None = None, dacl: Acl | None = None,
+                 sacl: Acl | None = None, control: int = 0) -> None:
+        if not 0 <= control <= 0xFFFF:
+            raise SecurityDescriptorError(f"bad control bits {control:#x}")
+        control &= ~SE_SELF_RELATIVE
+        control |= SE_DACL_PRESENT if dacl is not None else 0
+        control |= SE_SACL_PRESENT if sacl is not None else 0
+        self._set(owner=owner, group=group, dacl=dacl, sacl=sacl, control=control)
 
     # --- binary ---
 

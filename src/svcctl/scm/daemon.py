@@ -7,15 +7,14 @@ SHUTDOWN to those that accept it, a bounded wait, then every remaining process t
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import fcntl
+import gc
 import grp
 import os
 import resource
 import signal
 import sys
-from dataclasses import dataclass
 
 from ..home import DATABASE_NAME, LOCK_NAME, resolve_home, socket_path
 from ..quickexit import exit_now
@@ -28,9 +27,9 @@ from .runtime import Runtime, Settings
 from .server import ClientProtocol
 
 
-@dataclass
 class Options:
-    home: str
+    """What ``svcctl serve`` was asked to do: its flags, with their defaults."""
+
     pipe_timeout_ms: int | None = None
     handler_timeout_ms: int = 30000
     wait_to_kill_ms: int | None = None
@@ -45,8 +44,66 @@ class Options:
     no_boot: bool = False
     last_known_good: bool = False
 
+    def __init__(self, home: str, **flags: object) -> None:
+        self.home = home
+        for name, value in flags.items():
+            if not hasattr(Options, name):
+                raise TypeError(f"no serve option {name!r}")
+            setattr(self, name, value)
+
+
+#: serve's options: flag -> (Options field, what its value is: str, int, or None for a switch).
+_OPTIONS: dict[str, tuple[str, type | None]] = {
+    "--home": ("home", str),
+    "--pipe-timeout": ("pipe_timeout_ms", int),
+    "--handler-timeout": ("handler_timeout_ms", int),
+    "--wait-to-kill": ("wait_to_kill_ms", int),
+    "--socket-group": ("socket_group", str),
+    "--ready-fd": ("ready_fd", int),
+    "--durable": ("durable", None),
+    "--reboot-command": ("reboot_command", str),
+    "--hung-start": ("hung_start_ms", int),
+    "--delayed-start": ("delayed_start_ms", int),
+    "--no-boot": ("no_boot", None),
+    "--last-known-good": ("last_known_good", None),
+    "--serialize-starts": ("serialize_starts", None),
+    "--serialize-controls": ("serialize_controls", None),
+}
+
 
 def parse_args(argv: list[str]) -> Options:
+    """The options of ``svcctl serve``. A plain command line is read here; --help, mistakes and
+    argparse's liberties (abbreviations...) go to argparse, which answers them as it always did.
+    argparse is not imported otherwise: with shutil, lzma and bz2, which its help formatter
+    pulls in, it would stay in the daemon's memory for good (0.9 MiB of VmRSS)."""
+    found: dict[str, object] = {}
+    args = iter(argv)
+    for arg in args:
+        flag, eq, text = arg.partition("=")
+        spec = _OPTIONS.get(flag)
+        if spec is None:
+            return _parse_args_verbosely(argv)
+        name, kind = spec
+        if kind is None:
+            if eq:
+                return _parse_args_verbosely(argv)
+            found[name] = True
+            continue
+        if not eq:
+            text = next(args, "")
+            if not text or (text.startswith("-") and kind is str):
+                return _parse_args_verbosely(argv)
+        try:
+            found[name] = kind(text)
+        except ValueError:
+            return _parse_args_verbosely(argv)
+    home = found.pop("home", None)
+    return Options(resolve_home(home if isinstance(home, str) else None), **found)
+
+
+def _parse_args_verbosely(argv: list[str]) -> Options:
+    import argparse
+
     p = argparse.ArgumentParser(prog="svcctl serve", description="Run the portable service control manager.")
     p.add_argument("--home", help="state directory (default: $SVCCTL_HOME or ~/.local/state/svcctl)")
     p.add_argument("--pipe-timeout", type=int, metavar="MS", help="ServicesPipeTimeout: how long a started "
@@ -123,6 +180,7 @@ async def serve(opts: Options) -> int:
         reboot_command=opts.reboot_command,
         hung_start_ms=opts.hung_start_ms,
         delayed_start_ms=opts.delayed_start_ms or _control_dword(db, "AutoStartDelay", 120000),
+        collect_after_exit_s=0.25,
     )
     wait_to_kill = opts.wait_to_kill_ms or _control_dword(db, "WaitToKillServiceTimeout", 20000)
     events = EventLog(db, loop.call_soon)
@@ -145,6 +203,10 @@ async def serve(opts: Options) -> int:
         os.chown(home, -1, gid)
         os.chmod(home, 0o710)
 
+    # What is alive now (modules, classes, functions, the database) stays for the daemon's life:
+    # out of every later collection, which then only walks the services' objects (9 ms -> 2 ms).
+    gc.collect()
+    gc.freeze()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)

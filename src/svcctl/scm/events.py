@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from ..types import _Record
 from .database import Database
 
 #: Event ID -> (level, template). ``%1``.. are filled from the event's arguments.
@@ -50,8 +50,8 @@ TEMPLATES: dict[int, tuple[str, str]] = {
 STATE_WORDS = {1: "stopped", 2: "start pending", 3: "stop pending", 4: "running", 5: "continue pending", 6: "pause pending", 7: "paused"}
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(_Record):
+    __slots__ = ("id", "time", "event_id", "level", "service", "message", "data")
     id: int
     time: float
     event_id: int
@@ -59,6 +59,10 @@ class Event:
     service: str | None
     message: str
     data: dict[str, Any] | None
+
+    def __init__(self, id: int, time: float, event_id: int, level: str, service: str | None,
+                 message: str, data: dict[str, Any] | None) -> None:
+        self._set(id=id, time=time, event_id=event_id, level=level, service=service, message=message, data=data)
 
     def to_wire(self) -> list[Any]:
         return [self.id, self.time, self.event_id, self.level, self.service, self.message, self.data]

@@ -27,7 +27,6 @@ from ..errors import (
     ERROR_PATH_NOT_FOUND,
     ScmError,
 )
-from ..svc import channel as svc_channel
 
 TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml)
 if TYPE_CHECKING:
@@ -189,6 +188,8 @@ class ThreadProcess:
         threading.Thread(target=self._run, name=f"svc-image-{self.pid}", daemon=True).start()
 
     def _run(self) -> None:
+        from ..svc import channel as svc_channel  # the in-process fake's images only
+
         code = 0
         try:
             svc_channel.set_inprocess(self._channel, self._killed)
@@ -284,6 +285,8 @@ class InProcessSpawner:
 
 
 def _wait_killed() -> None:
+    from ..svc import channel as svc_channel
+
     killed = svc_channel.inprocess_killed()
     if killed is not None:
         killed.wait()

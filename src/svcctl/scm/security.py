@@ -7,23 +7,25 @@ handle's granted access (:func:`require`, B138-B139).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import ERROR_ACCESS_DENIED, ScmError
 from ..types import (
     MAXIMUM_ALLOWED,
     GenericMapping,
+    _Record,
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
+class Identity(_Record):
     """A caller, from SO_PEERCRED (or the in-process fake's owner)."""
 
+    __slots__ = ("uid", "gid", "pid", "admin")
     uid: int
     gid: int
     pid: int
     admin: bool
+
+    def __init__(self, uid: int, gid: int, pid: int, admin: bool) -> None:
+        self._set(uid=uid, gid=gid, pid=pid, admin=admin)
 
     @property
     def label(self) -> str:

@@ -154,17 +154,25 @@ def system_environment(name: str, account: Account | None = None) -> dict[str, s
     return env
 
 
+_UNSET = object()
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 class Settings:
     """One service's wrapper settings, defaults filled in (see :data:`PARAMETERS`)."""
 
+    __slots__ = ("values", "exit_default", "exit_codes")
+
     def __init__(self, values: Values, exit_actions: Values | None = None) -> None:
-        self.values: dict[str, Any] = {name: default for name, (_, default, _) in PARAMETERS.items()}
+        #: The values that are set and differ from their default (the rest are read from
+        #: PARAMETERS: a full table per running service would cost the daemon 0.7 KiB each).
+        self.values: dict[str, Any] = {}
         for key, (_, data) in values.items():
             known = _SPELLING.get(key.lower())
-            if known is not None and (PARAMETERS[known][0] == REG_DWORD) == isinstance(data, int):
+            if known is None:
+                continue
+            vtype, default, _ = PARAMETERS[known]
+            if (vtype == REG_DWORD) == isinstance(data, int) and data != default:
                 self.values[known] = data  # a value of the wrong kind keeps the default
         self.exit_default = "Restart"
         self.exit_codes: dict[int, str] = {}
@@ -181,7 +189,8 @@ class Settings:
                     continue
 
     def __getitem__(self, name: str) -> Any:
-        return self.values[name]
+        data = self.values.get(name, _UNSET)
+        return PARAMETERS[name][1] if data is _UNSET else data
 
     @property
     def rotate_bytes(self) -> int:

@@ -39,7 +39,6 @@ class ThreadRelay(Relay):
         self.tail = bytearray()
         self._line_start = True
         self._loop = asyncio.get_running_loop()
-        self.closed: asyncio.Future[None] = self._loop.create_future()
         self._chunks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._room = threading.Semaphore(IN_FLIGHT)
         self._ended = False
@@ -96,8 +95,6 @@ class ThreadRelay(Relay):
         self._ended = True
         self._room.release()  # a reader waiting for room reads on (and discards) to the end
         self.fd = -1
-        if not self.closed.done():
-            self.closed.set_result(None)
 
     def close(self) -> None:
         """Write what is left in the pipe, then stop. Called once the tree is gone, so the end
