@@ -52,23 +52,35 @@ class Options:
             setattr(self, name, value)
 
 
-#: serve's options: flag -> (Options field, what its value is: str, int, or None for a switch).
-_OPTIONS: dict[str, tuple[str, type | None]] = {
-    "--home": ("home", str),
-    "--pipe-timeout": ("pipe_timeout_ms", int),
-    "--handler-timeout": ("handler_timeout_ms", int),
-    "--wait-to-kill": ("wait_to_kill_ms", int),
-    "--socket-group": ("socket_group", str),
-    "--ready-fd": ("ready_fd", int),
-    "--durable": ("durable", None),
-    "--reboot-command": ("reboot_command", str),
-    "--hung-start": ("hung_start_ms", int),
-    "--delayed-start": ("delayed_start_ms", int),
-    "--no-boot": ("no_boot", None),
-    "--last-known-good": ("last_known_good", None),
-    "--serialize-starts": ("serialize_starts", None),
-    "--serialize-controls": ("serialize_controls", None),
+#: serve's options: flag -> (Options field, what its value is: str, int, or None for a switch,
+#: and its --help line). Both readings below, the quick one and argparse's, come from here.
+_OPTIONS: dict[str, tuple[str, type | None, str]] = {
+    "--home": ("home", str, "state directory (default: $SVCCTL_HOME or ~/.local/state/svcctl)"),
+    "--pipe-timeout": ("pipe_timeout_ms", int, "ServicesPipeTimeout: how long a started process has to "
+                       "connect (default 30000, or Control\\ServicesPipeTimeout)"),
+    "--handler-timeout": ("handler_timeout_ms", int,
+                          "how long a control handler may take before the call fails with 1053"),
+    "--wait-to-kill": ("wait_to_kill_ms", int, "WaitToKillServiceTimeout at shutdown (default 20000)"),
+    "--socket-group": ("socket_group", str, "group allowed to connect (socket mode 0660)"),
+    "--ready-fd": ("ready_fd", int, "write 'ready\\n' to FD once serving"),
+    "--durable": ("durable", None, "fsync every commit (survive power loss too)"),
+    "--reboot-command": ("reboot_command", str, "what a REBOOT failure action runs (e.g. 'systemctl reboot'); "
+                         "unset: refused and logged"),
+    "--hung-start": ("hung_start_ms", int,
+                     "a START_PENDING service silent for this long plus its wait hint is hung (B52)"),
+    "--delayed-start": ("delayed_start_ms", int, "delay of delayed auto-start services after boot (default "
+                        "120000, or Control\\AutoStartDelay)"),
+    "--no-boot": ("no_boot", None, "start no services when the daemon starts"),
+    "--last-known-good": ("last_known_good", None, "start with the configuration that last booted cleanly "
+                          "(the current one is kept under Failed\\Services)"),
+    "--serialize-starts": ("serialize_starts", None,
+                           "hold Windows' global start lock until each service runs (B51)"),
+    "--serialize-controls": ("serialize_controls", None, "one control handler at a time in the whole SCM, as "
+                             "Windows (B69); default: one at a time per service process"),
 }
+#: argparse's placeholder for a value, by what the value is
+_METAVARS = {"--pipe-timeout": "MS", "--handler-timeout": "MS", "--wait-to-kill": "MS", "--ready-fd": "FD",
+             "--reboot-command": "CMD", "--hung-start": "MS", "--delayed-start": "MS"}
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -83,7 +95,7 @@ def parse_args(argv: list[str]) -> Options:
         spec = _OPTIONS.get(flag)
         if spec is None:
             return _parse_args_verbosely(argv)
-        name, kind = spec
+        name, kind, _ = spec
         if kind is None:
             if eq:
                 return _parse_args_verbosely(argv)
@@ -104,50 +116,15 @@ def parse_args(argv: list[str]) -> Options:
 def _parse_args_verbosely(argv: list[str]) -> Options:
     import argparse
 
-    p = argparse.ArgumentParser(prog="svcctl serve", description="Run the portable service control manager.")
-    p.add_argument("--home", help="state directory (default: $SVCCTL_HOME or ~/.local/state/svcctl)")
-    p.add_argument("--pipe-timeout", type=int, metavar="MS", help="ServicesPipeTimeout: how long a started "
-                   "process has to connect (default 30000, or Control\\ServicesPipeTimeout)")
-    p.add_argument("--handler-timeout", type=int, default=30000, metavar="MS",
-                   help="how long a control handler may take before the call fails with 1053")
-    p.add_argument("--wait-to-kill", type=int, metavar="MS",
-                   help="WaitToKillServiceTimeout at shutdown (default 20000)")
-    p.add_argument("--socket-group", help="group allowed to connect (socket mode 0660)")
-    p.add_argument("--ready-fd", type=int, metavar="FD", help="write 'ready\\n' to FD once serving")
-    p.add_argument("--durable", action="store_true", help="fsync every commit (survive power loss too)")
-    p.add_argument("--reboot-command", metavar="CMD",
-                   help="what a REBOOT failure action runs (e.g. 'systemctl reboot'); unset: refused and logged")
-    p.add_argument("--hung-start", type=int, default=80000, metavar="MS",
-                   help="a START_PENDING service silent for this long plus its wait hint is hung (B52)")
-    p.add_argument("--delayed-start", type=int, metavar="MS",
-                   help="delay of delayed auto-start services after boot (default 120000, or "
-                   "Control\\AutoStartDelay)")
-    p.add_argument("--no-boot", action="store_true", help="start no services when the daemon starts")
-    p.add_argument("--last-known-good", action="store_true",
-                   help="start with the configuration that last booted cleanly (the current one is kept "
-                   "under Failed\\Services)")
-    p.add_argument("--serialize-starts", action="store_true",
-                   help="hold Windows' global start lock until each service runs (B51)")
-    p.add_argument("--serialize-controls", action="store_true",
-                   help="one control handler at a time in the whole SCM, as Windows (B69); "
-                   "default: one at a time per service process")
-    a = p.parse_args(argv)
-    return Options(
-        home=resolve_home(a.home),
-        pipe_timeout_ms=a.pipe_timeout,
-        handler_timeout_ms=a.handler_timeout,
-        wait_to_kill_ms=a.wait_to_kill,
-        socket_group=a.socket_group,
-        ready_fd=a.ready_fd,
-        durable=a.durable,
-        serialize_starts=a.serialize_starts,
-        serialize_controls=a.serialize_controls,
-        reboot_command=a.reboot_command,
-        hung_start_ms=a.hung_start,
-        delayed_start_ms=a.delayed_start,
-        no_boot=a.no_boot,
-        last_known_good=a.last_known_good,
-    )
+    p = argparse.ArgumentParser(prog="svcctl serve", description="Run the portable service control manager.",
+                                argument_default=argparse.SUPPRESS)  # an absent flag keeps Options' default
+    for flag, (name, kind, text) in _OPTIONS.items():
+        if kind is None:
+            p.add_argument(flag, dest=name, action="store_true", help=text)
+        else:
+            p.add_argument(flag, dest=name, type=kind, metavar=_METAVARS.get(flag), help=text)
+    found = vars(p.parse_args(argv))
+    return Options(resolve_home(found.pop("home", None)), **found)
 
 
 def _control_dword(db: Database, name: str, default: int) -> int:
