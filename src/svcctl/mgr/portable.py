@@ -56,11 +56,11 @@ class PortableBackend(Backend):
                     if reply.get("id") == rid or reply.get("id") is None:
                         break
             except (OSError, EOFError):
-                raise ScmError(RPC_S_SERVER_UNAVAILABLE, "the svcctl daemon closed the connection") from None
-        code = reply.get("e")
-        if code:
-            raise ScmError(code, reply.get("m"))
-        return reply.get("r")
+                raise _closed() from None
+        result = _answer(reply)
+        if isinstance(result, ScmError):
+            raise result
+        return result
 
     def call_many(self, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
         """Pipelined: up to :data:`WINDOW` requests in flight, so N calls cost one round trip and
@@ -78,18 +78,26 @@ class PortableBackend(Backend):
                         self._chan.send({**args, "id": first + sent, "op": op})
                         sent += 1
                     reply = self._chan.recv()
-                    index = reply.get("id", 0) - first if isinstance(reply.get("id"), int) else -1
-                    if not 0 <= index < len(calls):
-                        continue
-                    code = reply.get("e")
-                    out[index] = ScmError(code, reply.get("m")) if code else reply.get("r")
-                    answered += 1
+                    rid = reply.get("id")
+                    if isinstance(rid, int) and 0 <= rid - first < len(calls):
+                        out[rid - first] = _answer(reply)
+                        answered += 1
             except (OSError, EOFError):
-                raise ScmError(RPC_S_SERVER_UNAVAILABLE, "the svcctl daemon closed the connection") from None
+                raise _closed() from None
         return out
 
     def close(self) -> None:
         self._chan.close()
+
+
+def _answer(reply: dict[str, Any]) -> Any:
+    """A reply's result, or the ScmError it carries."""
+    code = reply.get("e")
+    return ScmError(code, reply.get("m")) if code else reply.get("r")
+
+
+def _closed() -> ScmError:
+    return ScmError(RPC_S_SERVER_UNAVAILABLE, "the svcctl daemon closed the connection")
 
 
 #: Requests a pipelined :meth:`PortableBackend.call_many` keeps in flight (bounded, so that
