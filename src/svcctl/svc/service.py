@@ -96,16 +96,16 @@ class Service:
             return 0
         if code in (Control.STOP, Control.SHUTDOWN, Control.PRESHUTDOWN):
             if st.state not in (State.STOP_PENDING, State.STOPPED):
-                if type(self).stop is not Service.stop:
+                # The default stop only sets an Event: it runs here, without a thread, and at
+                # system shutdown (nobody reads the answer) run() reports STOPPED at once. STOP
+                # still answers STOP_PENDING: what ControlService returns, and sc stop shows.
+                own_stop = type(self).stop is not Service.stop
+                if own_stop or code == Control.STOP:
                     st.set(State.STOP_PENDING, accepted=0, checkpoint=1, wait_hint=self.stop_wait_hint_ms)
+                if own_stop:
                     threading.Thread(target=self._call, args=(self.stop,), daemon=True).start()
-                    return 0
-                # The default stop only sets an Event: no thread. STOP still answers STOP_PENDING
-                # (what ControlService returns, and sc stop shows); at system shutdown nobody
-                # reads it, and run() reports STOPPED at once.
-                if code == Control.STOP:
-                    st.set(State.STOP_PENDING, accepted=0, checkpoint=1, wait_hint=self.stop_wait_hint_ms)
-                self.stop()
+                else:
+                    self.stop()
             return 0
         if code == Control.PAUSE and st.state == State.RUNNING:
             st.set(State.PAUSE_PENDING, accepted=self.accepts, checkpoint=1, wait_hint=self.stop_wait_hint_ms)
