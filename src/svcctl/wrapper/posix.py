@@ -309,7 +309,9 @@ class PosixProcessLayer:
             try:
                 return os.posix_spawn(self._cgjoin, ["cgjoin", procs, cwd, *argv], env, file_actions=actions,
                                       setsid=True, setsigdef=_DEFAULT_SIGNALS)
-            except OSError:
+            except OSError as exc:
+                if exc.errno not in (errno.EACCES, errno.EPERM, errno.ENOEXEC):
+                    raise  # not about cgjoin (a descriptor, resources): the shell would fail the same
                 self._cgjoin = ""  # not runnable here (memfds mounted noexec, a policy): the shell joins
         return os.posix_spawn("/bin/sh", ["sh", "-c", _JOIN_THEN_EXEC, procs, cwd, _marked(env, "PWD"),
                                           _marked(env, "OLDPWD"), *argv],
