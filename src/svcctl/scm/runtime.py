@@ -49,7 +49,9 @@ START_WAIT_HINT_MS = 2000
 CHANNEL_DRAIN_S = 1.0
 #: At shutdown, how long a process whose services all stopped may take to exit before it is killed.
 SHUTDOWN_EXIT_GRACE_S = 1.0
-CONTROL_NAMES = {1: "stop", 2: "pause", 3: "continue", 4: "interrogate", 5: "shutdown", 15: "preshutdown"}
+#: The controls whose delivery is logged (7035), as ReactOS's RControlService logs them: those a
+#: client sends. The SCM's own PRESHUTDOWN and SHUTDOWN notices are not.
+LOGGED_CONTROLS = {1: "stop", 2: "pause", 3: "continue"}
 
 
 class Settings:
@@ -441,10 +443,10 @@ class Runtime:
         async with self._handler_slot(host):
             if code in (Control.STOP, Control.SHUTDOWN, Control.PRESHUTDOWN):
                 rec.stop_sent = True  # B70: nothing more is sent after STOP
-            entry = next((k for k, r in host.records.items() if r is rec), rec.name)
-            ret = await host.request("control", timeout, name=entry, code=code, event=event_type, data=data)
-        if code in CONTROL_NAMES and code != Control.INTERROGATE:
-            self.events.write(7035, rec.name, rec.shown_name, CONTROL_NAMES[code], data={"control": code})
+            ret = await host.request("control", timeout, name=_entry(host, rec), code=code, event=event_type,
+                                     data=data)
+        if code in LOGGED_CONTROLS:
+            self.events.write(7035, rec.name, rec.shown_name, LOGGED_CONTROLS[code], data={"control": code})
         return ret
 
     @contextlib.asynccontextmanager
@@ -480,12 +482,10 @@ class Runtime:
         await asyncio.gather(*(self._shutdown_one(r, Control.PRESHUTDOWN, r.preshutdown_timeout) for r in pre))
         deadline = loop.time() + timeout_ms / 1000
         rest = [r for r in live if r not in pre and r.state is not State.STOPPED]
-        # B133: sent in database order, dependencies not considered. The handlers' replies are
-        # awaited together: one slow handler must not hold back the notice to every later service.
-        await asyncio.gather(*(
-            self._notify_shutdown(rec) for rec in rest
-            if rec.accepted & Accept.SHUTDOWN and not rec.stop_sent and rec.state is not State.START_PENDING
-        ))
+        # B133: sent in database order, dependencies not considered.
+        for rec in rest:
+            if rec.accepted & Accept.SHUTDOWN and not rec.stop_sent and rec.state is not State.START_PENDING:
+                self._notify_shutdown(rec)
         for rec in rest:
             while rec.state is not State.STOPPED and loop.time() < deadline:
                 await self.changed(rec, max(0.0, deadline - loop.time()))
@@ -504,11 +504,14 @@ class Runtime:
             if host.process is not None:
                 await host.process.exited
 
-    async def _notify_shutdown(self, rec: ServiceRecord) -> None:
-        try:
-            await self.control(rec, Control.SHUTDOWN)
-        except ScmError:
-            pass  # B135: an error only delays shutdown
+    def _notify_shutdown(self, rec: ServiceRecord) -> None:
+        """SHUTDOWN as a notice: what the SCM waits for is STOPPED, and the handler's return value
+        changes nothing (B135: an error only delays shutdown), so no answer is asked for. One slow
+        handler then cannot hold back the notice to any other service, nor cost a reply each."""
+        host = rec.host
+        if host is not None:
+            rec.stop_sent = True  # B70: nothing more is sent after it
+            host.notify("control", name=_entry(host, rec), code=int(Control.SHUTDOWN), event=0, data=None)
 
     async def _shutdown_one(self, rec: ServiceRecord, code: int, timeout_ms: int) -> None:
         loop = asyncio.get_running_loop()
@@ -520,3 +523,7 @@ class Runtime:
         while rec.state is not State.STOPPED and loop.time() < deadline:
             await self.changed(rec, max(0.0, deadline - loop.time()))
 
+
+def _entry(host: Host, rec: ServiceRecord) -> str:
+    """The name ``rec`` has in its process's service table (what the process registered)."""
+    return next((k for k, r in host.records.items() if r is rec), rec.name)

@@ -5,11 +5,17 @@ for each ``start`` creates a ServiceMain thread (argv[0] = the service name, B49
 ``control`` calls that service's handler and returns its result. It returns once every service
 of the process has reported STOPPED (B55).
 
-At system shutdown (the SCM sent SHUTDOWN or PRESHUTDOWN) the process then ends at once: atexit
-handlers run and stdio is flushed, but interpreter teardown is skipped. Windows does not wait
-for service processes once their services have stopped at shutdown, and teardown costs ~5 ms
-of CPU per process, which for a few hundred services is most of the daemon's shutdown time.
-``Dispatcher.exit_on_shutdown = False`` keeps the process (and code after ``run()``) alive.
+At system shutdown (the SCM sent SHUTDOWN or PRESHUTDOWN) the process ends as soon as its last
+service reported STOPPED, from the thread that reported it: atexit handlers run and stdio is
+flushed, but interpreter teardown is skipped, and the dispatcher thread is not woken first.
+Windows does not wait for service processes once their services have stopped at shutdown (and
+warns that a process may end at any time after it reported STOPPED); teardown and the extra
+wake-ups cost more CPU per process than its whole stop, which for a few hundred services is
+most of the shutdown. ``Dispatcher.exit_on_shutdown = False`` keeps the process (and code after
+``run()``) alive.
+
+A control without an ``id`` is a notice: the handler runs and nothing is answered. The SCM sends
+SHUTDOWN that way, since it waits for STOPPED and not for the handler's return value (B135).
 """
 
 from __future__ import annotations
@@ -101,6 +107,9 @@ class Dispatcher:
     def _on_stopped(self, status: StatusHandle) -> None:
         if self._started and all(s.stopped.is_set() for s in self._started.values()):
             self._done.set()
+            if self._leaving():
+                with self._send_lock:  # a reply another thread is writing goes out whole
+                    exit_now()
             chan = self._chan
             if chan is not None:
                 try:
@@ -134,8 +143,13 @@ class Dispatcher:
             _channel.release()
             self._chan = None
             chan.close()
-        if self._shutdown_seen and self._done.is_set() and self.exit_on_shutdown and self._binding[0] is None:
+        if self._done.is_set() and self._leaving():
             exit_now()
+
+    def _leaving(self) -> bool:
+        """Whether the process ends once every service stopped: at system shutdown, unless told
+        not to, and never for an in-process image (a thread of the fake SCM's process)."""
+        return self._shutdown_seen and self.exit_on_shutdown and self._binding[0] is None
 
     def _serve(self, msg: dict[str, Any]) -> None:
         rid, op = msg.get("id"), msg.get("op")
@@ -156,7 +170,8 @@ class Dispatcher:
             key = self._entry(name)
             entry = self._handlers.get(key.lower()) if key else None
             if entry is None:
-                self._send({"re": rid, "r": ERROR_CALL_NOT_IMPLEMENTED})
+                if rid is not None:
+                    self._send({"re": rid, "r": ERROR_CALL_NOT_IMPLEMENTED})
                 return
             code, event, data = int(msg.get("code", 0)), int(msg.get("event", 0)), msg.get("data")
             if code in _SHUTDOWN_CONTROLS:
@@ -166,7 +181,8 @@ class Dispatcher:
             except Exception:  # a handler that raises must not take the dispatcher down
                 _print_exception()
                 result = ERROR_EXCEPTION_IN_SERVICE
-            self._send({"re": rid, "r": result if isinstance(result, int) else 0})
+            if rid is not None:  # else a notice (SHUTDOWN): nobody waits for the answer
+                self._send({"re": rid, "r": result if isinstance(result, int) else 0})
 
     def _service_main(self, key: str, argv: list[str]) -> None:
         _channel.bind(self._binding)  # threads of an in-process image belong to that image

@@ -106,7 +106,8 @@ class WrapperHost:
         elif op == "control":
             sup = self.supervisor
             result = sup.control(int(msg.get("code", 0))) if sup is not None else ERROR_SERVICE_NOT_IN_EXE
-            self._send({"re": rid, "r": result})
+            if rid is not None:  # else a notice (SHUTDOWN): nobody waits for the answer
+                self._send({"re": rid, "r": result})
 
     def abort(self) -> None:
         """The channel is cut (the SCM killed us or went away): nothing of ours may stay."""

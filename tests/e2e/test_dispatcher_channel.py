@@ -1,0 +1,138 @@
+"""The service side of the portable protocol, spoken by hand from the SCM's end of the channel.
+
+A real service process (``svcctl.svc.run``) gets one end of a socketpair as its channel; the
+test is the SCM. This pins what the daemon relies on at shutdown: a control sent without an
+``id`` is a notice (handled, never answered), and once the last service reported STOPPED at a
+shutdown the process ends at once, its atexit handlers run, even while its ServiceMain thread
+still has work to do (Windows may end a process any time after it reported STOPPED).
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from svcctl import wire
+from svcctl.types import Control, State
+
+#: A ServiceMain that keeps working after reporting STOPPED, and logs what the handler saw.
+_IMAGE = """
+import atexit, sys, threading, time
+from svcctl.svc import Dispatcher
+from svcctl.types import Accept, State
+
+out = sys.argv[1]
+atexit.register(lambda: open(out + ".atexit", "w").close())
+stop = threading.Event()
+
+def handler(code, event_type, data):
+    with open(out + ".controls", "a") as f:
+        f.write(f"{code}\\n")
+    if code in (1, 5):
+        stop.set()
+    return 0
+
+def main(dispatcher, argv):
+    st = dispatcher.register(argv[0], handler)
+    st.set(State.RUNNING, accepted=int(Accept.STOP | Accept.SHUTDOWN))
+    stop.wait()
+    st.stop()
+    time.sleep(30)  # never reached at shutdown: the process ends right after STOPPED
+    open(out + ".after-stopped", "w").close()
+
+Dispatcher({"probe": main}).run()
+open(out + ".after-run", "w").close()
+"""
+
+
+class Scm:
+    """The SCM's end of one service process's channel."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        script = tmp_path / "image.py"
+        script.write_text(_IMAGE)
+        self.out = tmp_path / "probe"
+        self.sock, theirs = socket.socketpair()
+        self.sock.settimeout(10)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(script), str(self.out)], pass_fds=(theirs.fileno(),),
+            env={**_env(), "SVCCTL_CHANNEL": f"fd:{theirs.fileno()}"},
+        )
+        theirs.close()
+        self.dec = wire.Decoder()
+        self.pending: list[dict] = []
+
+    def send(self, msg: dict) -> None:
+        self.sock.sendall(wire.encode(msg))
+
+    def recv(self) -> dict | None:
+        """The next message, or None at EOF (the process closed its end: it has ended)."""
+        while not self.pending:
+            data = self.sock.recv(65536)
+            if not data:
+                return None
+            self.pending = self.dec.feed(data)
+        return self.pending.pop(0)
+
+    def started(self) -> None:
+        hello = self.recv()
+        assert hello is not None and hello["op"] == "hello" and hello["services"] == ["probe"]
+        self.send({"re": hello["id"], "e": 0})
+        self.send({"id": 1, "op": "start", "name": "probe", "argv": ["probe"]})
+        assert self.recv() == {"re": 1, "e": 0}
+        status = self.recv()
+        assert status is not None and status["op"] == "status" and status["s"][1] == State.RUNNING
+
+    def close(self) -> None:
+        self.sock.close()
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if k != "SVCCTL_CHANNEL"}
+
+
+def test_shutdown_notice_is_not_answered_and_the_process_ends_after_stopped(tmp_path):
+    scm = Scm(tmp_path)
+    try:
+        scm.started()
+        scm.send({"id": 2, "op": "control", "name": "probe", "code": int(Control.INTERROGATE)})
+        assert scm.recv() == {"re": 2, "r": 0}  # a request is answered
+        scm.send({"op": "control", "name": "probe", "code": int(Control.SHUTDOWN), "event": 0, "data": None})
+        rest = []
+        while (msg := scm.recv()) is not None:
+            rest.append(msg)
+        # Nothing answers the notice: the only message is STOPPED, then the process is gone.
+        assert [m["op"] for m in rest] == ["status"], rest
+        assert rest[0]["s"][1] == State.STOPPED
+        assert scm.proc.wait(10) == 0
+        assert (tmp_path / "probe.controls").read_text().split() == ["4", "5"]
+        assert (tmp_path / "probe.atexit").exists()
+        assert not (tmp_path / "probe.after-stopped").exists()
+        assert not (tmp_path / "probe.after-run").exists()
+    finally:
+        scm.close()
+
+
+def test_stop_request_is_answered_and_the_process_finishes_its_work(tmp_path):
+    """Not a shutdown: STOP is answered, the dispatcher returns and the code after it runs; the
+    ServiceMain thread's leftover work ends with the process, as its thread is a daemon."""
+    scm = Scm(tmp_path)
+    try:
+        scm.started()
+        scm.send({"id": 2, "op": "control", "name": "probe", "code": int(Control.STOP)})
+        msgs = [scm.recv(), scm.recv()]
+        assert {"re": 2, "r": 0} in msgs
+        assert any(m is not None and m.get("op") == "status" and m["s"][1] == State.STOPPED for m in msgs)
+        assert scm.proc.wait(10) == 0
+        assert (tmp_path / "probe.after-run").exists()
+        assert (tmp_path / "probe.atexit").exists()
+        assert not (tmp_path / "probe.after-stopped").exists()
+    finally:
+        scm.close()
