@@ -80,6 +80,7 @@ from common import (
     rss_kib,
     source_revision,
     spread,
+    wait_exit,
     wait_quiet,
 )
 
@@ -303,7 +304,7 @@ def stop_daemon(proc: subprocess.Popen[bytes], pids: dict[str, int]) -> float:
     """SIGTERM until the daemon has exited; checks that it exited 0 and left no service process."""
     t1 = time.perf_counter()
     proc.terminate()
-    code = proc.wait(60)
+    code = wait_exit(proc, 60)
     stop = time.perf_counter() - t1
     left = [p for p in pids.values() if p and pid_alive(p)]
     for p in left:
@@ -469,7 +470,7 @@ def bare_graceful_run(sset: ServiceSet, code: str = CHILD_GRACEFUL) -> dict[str,
         os.close(stop_w)  # every child reads EOF and exits normally
         stop_w = -1
         for p in sp.procs:
-            p.wait(60)
+            wait_exit(p, 60)
         stop = time.perf_counter() - t1
         stop_cpu = reaped_children_cpu() - reaped0 - before  # the children's CPU while they stopped
     finally:
@@ -606,7 +607,7 @@ class Supervisor:
             time.sleep(0.5)  # as for svcctl: the same pause between start and stop
             t1 = time.perf_counter()
             proc.terminate()  # supervisord stops every program, then exits
-            code = proc.wait(60)
+            code = wait_exit(proc, 60)
             stop = time.perf_counter() - t1
         finally:
             if proc.poll() is None:

@@ -105,6 +105,22 @@ def pid_alive(pid: int) -> bool:
     return os.path.exists(f"/proc/{pid}")
 
 
+def wait_exit(proc: subprocess.Popen[Any], timeout: float) -> int:
+    """Wait for ``proc`` to exit and return its code, seeing the exit the moment it happens.
+
+    ``Popen.wait(timeout)`` polls with sleeps that double up to 50 ms, so a timed wait through it
+    overshoots by up to that much; a pidfd becomes readable at the exit itself."""
+    import select
+
+    fd = os.pidfd_open(proc.pid)
+    try:
+        if not select.select([fd], [], [], timeout)[0]:
+            raise subprocess.TimeoutExpired(proc.args, timeout)
+    finally:
+        os.close(fd)
+    return proc.wait()
+
+
 def wait_until(probe: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     delay = 0.001
