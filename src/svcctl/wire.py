@@ -17,14 +17,32 @@ TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing i
 
 if TYPE_CHECKING:
     from _socket import socket
+    from collections.abc import Callable
     from typing import Any
 
 #: Largest frame either side accepts (a QueryServiceConfig is at most 8 KB, B36; enumeration of
 #: 10,000 services is ~2 MB, so the limit is generous but bounded).
 MAX_FRAME = 16 * 1024 * 1024
 _HEADER = struct.Struct(">I")
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _loads = json.JSONDecoder().decode
+
+
+def _make_dumps() -> Callable[[Any], str]:
+    """``json.dumps(obj, ensure_ascii=False, separators=(",", ":"))``, but with json's C encoder
+    made once: ``JSONEncoder.encode`` makes a new one for every message (half its time for the
+    small messages of this protocol). Messages are never circular, so no cycle check is needed."""
+    from json import encoder
+
+    plain = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+    make, escape = getattr(encoder, "c_make_encoder", None), getattr(encoder, "c_encode_basestring", None)
+    if make is None or escape is None:  # an interpreter without _json
+        return plain.encode
+    chunks = make(None, plain.default, escape, None, ":", ",", False, False, True)
+    join = "".join
+    return lambda obj: join(chunks(obj, 0))
+
+
+_dumps = _make_dumps()
 
 
 class FrameError(ScmError):

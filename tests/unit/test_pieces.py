@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import struct
@@ -36,6 +37,21 @@ def test_decoder_reassembles_any_split(messages):
         for i in range(0, len(data), cut):
             out += dec.feed(data[i : i + cut])
         assert out == messages
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.text(max_size=8), _JSON, max_size=5))
+def test_frames_hold_exactly_what_json_dumps_writes(message):
+    """The encoder made once (wire._make_dumps) writes byte for byte what json.dumps does."""
+    frame = wire.encode(message)
+    body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+    assert frame == struct.pack(">I", len(body)) + body
 
 
 def test_decoder_refuses_oversized_frames_before_reading_them():
