@@ -218,6 +218,11 @@ def _raise_open_file_limit() -> None:
 
 
 def main(argv: list[str]) -> int:
-    code = asyncio.run(serve(parse_args(argv)))
-    exit_now(code)  # all stored and closed: interpreter teardown would only delay the shutdown
+    # Not asyncio.run: once serve() returns, every service is stopped and reaped and the
+    # database closed, and asyncio.run's cleanup (cancelling what is left, closing the loop)
+    # took 5-7 ms of a 200-service shutdown. Neither it nor interpreter teardown saves anything.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    code = loop.run_until_complete(serve(parse_args(argv)))
+    exit_now(code)
     return code
