@@ -57,6 +57,8 @@ class Host(asyncio.Protocol):
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.records: dict[str, ServiceRecord] = {}  # lower-case name -> record started here
         self.closing = False
+        #: The timer that kills a process lingering after its last service stopped.
+        self.grace: asyncio.TimerHandle | None = None
         self._on_status = on_status
         self._on_lost = on_lost
         self._on_event = on_event

@@ -110,7 +110,13 @@ class PosixProcess:
     def _on_pidfd(self) -> None:
         self._loop.remove_reader(self._pidfd)
         os.close(self._pidfd)
-        self._finish(self._popen.wait())
+        # It has exited: reap it here, without Popen.wait's locking and polling machinery.
+        try:
+            code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        except ChildProcessError:
+            code = self._popen.wait()  # reaped elsewhere: Popen knows (or answers 0, as it does)
+        self._popen.returncode = code
+        self._finish(code)
 
     def _wait_blocking(self) -> None:
         code = self._popen.wait()

@@ -13,7 +13,7 @@ import gc
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from .. import cmdline
@@ -98,11 +98,11 @@ class Runtime:
         self.spawner = spawner
         self.events = events
         self.settings = settings
-        self.hosts: list[Host] = []
+        #: Every host whose process has not been seen to end, in launch order (a dict: O(1) removal).
+        self.hosts: dict[Host, None] = {}
         self._start_lock = asyncio.Lock()
         self._control_locks: dict[int, asyncio.Lock] = {}
         self._global_control_lock = asyncio.Lock()
-        self._tasks: set[asyncio.Task[None]] = set()
         self._collect: asyncio.TimerHandle | None = None
         #: Called with a record after it reached STOPPED (deferred deletion).
         self.on_stopped: Callable[[ServiceRecord, bool], None] = lambda rec, crashed: None
@@ -316,10 +316,10 @@ class Runtime:
         host.process = proc
         rec.host = host
         rec.pid = proc.pid
-        self.hosts.append(host)
+        self.hosts[host] = None
         if hosted is None:
             await loop.create_unix_connection(lambda: host, sock=ours)
-        proc.exited.add_done_callback(lambda fut: self._track(self._on_exit(host)))
+        proc.exited.add_done_callback(lambda fut: self._on_exit(host))
         if host.hello.done() and host.hello.exception() is None:
             return host  # a hosted image says hello as it is linked
         timeout = self.settings.pipe_timeout_ms / 1000
@@ -377,23 +377,29 @@ class Runtime:
         if host.process is not None and not host.process.exited.done():
             host.process.kill_tree(signal.SIGKILL)
 
-    def _track(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _on_exit(self, host: Host) -> None:
+        """The process ended. What it sent before (its STOPPED report may still be in the socket)
+        is read first: the end of its channel is waited for, but no longer than CHANNEL_DRAIN_S,
+        as a grandchild holding the channel open must not stall this. Callbacks, not a task:
+        at shutdown this runs for every service process at once."""
+        if host.closed.done():
+            return self._ended(host)
+        timer = asyncio.get_running_loop().call_later(CHANNEL_DRAIN_S, self._ended, host)
 
-    async def _on_exit(self, host: Host) -> None:
-        # Read what the process sent before it died (its STOPPED report may still be in the
-        # socket when the exit is seen); a grandchild holding the channel open cannot stall this.
-        if not host.closed.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(host.closed), CHANNEL_DRAIN_S)
-            except TimeoutError:
-                pass
+        def drained(_: object) -> None:
+            timer.cancel()
+            self._ended(host)
+
+        host.closed.add_done_callback(drained)
+
+    def _ended(self, host: Host) -> None:
+        if host not in self.hosts:
+            return  # already done (the drain timer and the channel's end both came)
+        del self.hosts[host]
         host.closing = True
         host.abort()
-        if host in self.hosts:
-            self.hosts.remove(host)
+        if host.grace is not None:
+            host.grace.cancel()
         self._control_locks.pop(id(host), None)
         for rec in list(host.records.values()):
             if rec.host is host and rec.state is not State.STOPPED:
@@ -412,12 +418,10 @@ class Runtime:
         end; if it lingers past the grace period it is ended, so nothing is left behind."""
         host.closing = True
         proc = host.process
-        if proc is None or proc.exited.done():
+        if proc is None or proc.exited.done() or host.grace is not None:
             return
-        handle = asyncio.get_running_loop().call_later(
-            self.settings.exit_grace_ms / 1000, proc.kill_tree, signal.SIGKILL
-        )
-        proc.exited.add_done_callback(lambda _: handle.cancel())
+        host.grace = asyncio.get_running_loop().call_later(self.settings.exit_grace_ms / 1000, proc.kill_tree,
+                                                           signal.SIGKILL)  # cancelled by _ended
 
     # --- controls --------------------------------------------------------------------------------
 
@@ -486,9 +490,7 @@ class Runtime:
         for rec in rest:
             if rec.accepted & Accept.SHUTDOWN and not rec.stop_sent and rec.state is not State.START_PENDING:
                 self._notify_shutdown(rec)
-        for rec in rest:
-            while rec.state is not State.STOPPED and loop.time() < deadline:
-                await self.changed(rec, max(0.0, deadline - loop.time()))
+        await self._until_stopped(rest, deadline)
         hosts = list(self.hosts)
         # Processes whose services all stopped get a moment to leave on their own (atexit
         # handlers, flushes); the rest, and whatever outlives that moment, is killed.
@@ -503,6 +505,21 @@ class Runtime:
         for host in hosts:
             if host.process is not None:
                 await host.process.exited
+
+    async def _until_stopped(self, records: list[ServiceRecord], deadline: float) -> None:
+        """Wait until all of ``records`` are STOPPED, or the loop's clock reaches ``deadline``:
+        one future shared by all of them per wait, not one future and timer per record."""
+        loop = asyncio.get_running_loop()
+        left = [r for r in records if r.state is not State.STOPPED]
+        while left and loop.time() < deadline:
+            changed: asyncio.Future[None] = loop.create_future()
+            for rec in left:
+                rec.waiters.append(changed)  # notify() resolves it at any of their changes
+            try:
+                await asyncio.wait_for(changed, deadline - loop.time())
+            except TimeoutError:
+                return
+            left = [r for r in left if r.state is not State.STOPPED]
 
     def _notify_shutdown(self, rec: ServiceRecord) -> None:
         """SHUTDOWN as a notice: what the SCM waits for is STOPPED, and the handler's return value
