@@ -47,12 +47,31 @@ open(out + ".after-run", "w").close()
 """
 
 
+#: A Service whose stop() does its own work and does not call super().stop(); run() is the default.
+_OWN_STOP_IMAGE = """
+import sys
+from svcctl.svc import Service, run
+
+out = sys.argv[1]
+
+
+class Probe(Service):
+    name = "probe"
+
+    def stop(self):
+        open(out + ".stopped-by-override", "w").close()
+
+
+run(Probe)
+"""
+
+
 class Scm:
     """The SCM's end of one service process's channel."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, image: str = _IMAGE) -> None:
         script = tmp_path / "image.py"
-        script.write_text(_IMAGE)
+        script.write_text(image)
         self.out = tmp_path / "probe"
         self.sock, theirs = socket.socketpair()
         self.sock.settimeout(10)
@@ -82,8 +101,8 @@ class Scm:
         self.send({"re": hello["id"], "e": 0})
         self.send({"id": 1, "op": "start", "name": "probe", "argv": ["probe"]})
         assert self.recv() == {"re": 1, "e": 0}
-        status = self.recv()
-        assert status is not None and status["op"] == "status" and status["s"][1] == State.RUNNING
+        while (status := self.recv()) is not None and status["s"][1] != State.RUNNING:
+            assert status["op"] == "status" and status["s"][1] == State.START_PENDING
 
     def close(self) -> None:
         self.sock.close()
@@ -134,5 +153,23 @@ def test_stop_request_is_answered_and_the_process_finishes_its_work(tmp_path):
         assert (tmp_path / "probe.after-run").exists()
         assert (tmp_path / "probe.atexit").exists()
         assert not (tmp_path / "probe.after-stopped").exists()
+    finally:
+        scm.close()
+
+
+def test_an_overridden_stop_ends_the_default_run_without_calling_super(tmp_path):
+    """stop() overridden without super().stop(), run() left as it is: once stop() returned, the
+    service reports STOPPED (run() used to wait for ``stopping`` forever)."""
+    scm = Scm(tmp_path, _OWN_STOP_IMAGE)
+    try:
+        scm.started()
+        scm.send({"id": 2, "op": "control", "name": "probe", "code": int(Control.STOP)})
+        states = []
+        while (msg := scm.recv()) is not None:
+            if msg.get("op") == "status":
+                states.append(msg["s"][1])
+        assert states == [State.STOP_PENDING, State.STOPPED]
+        assert scm.proc.wait(10) == 0
+        assert (tmp_path / "probe.stopped-by-override").exists()
     finally:
         scm.close()

@@ -67,7 +67,8 @@ class Service:
         return 0
 
     def stop(self) -> None:
-        """Called (on its own thread, when overridden) after STOP or SHUTDOWN; make :meth:`run` return."""
+        """Called (on its own thread, when overridden) after STOP or SHUTDOWN; make :meth:`run`
+        return. ``stopping`` is set once an override returned, which ends the default run()."""
         self.stopping.set()
 
     def pause(self) -> None:
@@ -103,7 +104,7 @@ class Service:
                 if own_stop or code == Control.STOP:
                     st.set(State.STOP_PENDING, accepted=0, checkpoint=1, wait_hint=self.stop_wait_hint_ms)
                 if own_stop:
-                    threading.Thread(target=self._call, args=(self.stop,), daemon=True).start()
+                    threading.Thread(target=self._stop_then_release, daemon=True).start()
                 else:
                     self.stop()
             return 0
@@ -122,6 +123,12 @@ class Service:
             fn()
         except Exception:
             _print_exception()
+
+    def _stop_then_release(self) -> None:
+        """An overridden stop() on its thread; once it returned, ``stopping`` is set, so the
+        default run() returns even when the override did not call ``super().stop()``."""
+        self._call(self.stop)
+        self.stopping.set()
 
     def _transition(self, fn: Any, final: State) -> None:
         self._call(fn)
