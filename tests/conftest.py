@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from svcctl.mgr import Manager
+from svcctl.errors import ScmError
+from svcctl.mgr import Manager, Service
 from svcctl.mgr.portable import PortableBackend
+from svcctl.types import State
 
 if TYPE_CHECKING:
     from svcctl.mgr.memory import MemoryScm
@@ -60,6 +62,25 @@ def eventually(probe: Callable[[], T | None], timeout: float = 10.0, what: str =
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
+
+
+def retire(svc: Service, stop_timeout: float = 15.0) -> None:
+    """Stop (if need be), delete and close a service a test made."""
+    try:
+        if svc.query().state is not State.STOPPED:
+            eventually(lambda: svc.query().state is not State.START_PENDING, 10, "start to settle")
+            try:
+                svc.stop()
+            except ScmError:
+                pass
+            eventually(lambda: svc.query().state is State.STOPPED, stop_timeout, "service to stop")
+        try:
+            svc.delete()
+        except ScmError as exc:
+            if exc.winerror != 1072:
+                raise
+    finally:
+        svc.close()
 
 
 class Daemon:

@@ -13,7 +13,7 @@ import pytest
 from svcctl.errors import ScmError
 from svcctl.mgr import Manager, Service
 from svcctl.types import ServiceAccess, State
-from tests.conftest import HostLog, eventually
+from tests.conftest import HostLog, retire
 from tests.contract import svc_extra
 
 ALL_GATES = ("main", "start", "pause", "continue", "stop", "crash")
@@ -78,25 +78,6 @@ def cleanup(gates: svc_extra.Gates) -> Iterator[Callable[[Service], Service]]:
     gates.open(*ALL_GATES)
     for svc in services:
         retire(svc)
-
-
-def retire(svc: Service) -> None:
-    """Stop (if need be), delete and close a service a test made."""
-    try:
-        if svc.query().state is not State.STOPPED:
-            eventually(lambda: svc.query().state is not State.START_PENDING, 10, "start to settle")
-            try:
-                svc.stop()
-            except ScmError:
-                pass
-            eventually(lambda: svc.query().state is State.STOPPED, 15, "service to stop")
-        try:
-            svc.delete()
-        except ScmError as exc:
-            if exc.winerror != 1072:
-                raise
-    finally:
-        svc.close()
 
 
 # --- the win32 backend (the Wine tier): what cannot apply, and what Wine lacks --------------------

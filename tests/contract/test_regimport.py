@@ -24,6 +24,7 @@ from svcctl.errors import ScmError
 from svcctl.registry import RegFileError, dump
 from svcctl.secdesc import bytes_to_sddl
 from svcctl.types import ServiceType, StartType, State
+from tests.conftest import retire
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 ROOT = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services"
@@ -44,11 +45,7 @@ def cleanup(mgr):
     yield names
     for n in names:
         try:
-            with mgr.open_service(n) as svc:
-                if svc.query().state is not State.STOPPED:
-                    svc.stop()
-                    svc.wait(State.STOPPED, 10)
-                svc.delete()
+            retire(mgr.open_service(n), stop_timeout=10)
         except ScmError:
             pass
 

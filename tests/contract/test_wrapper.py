@@ -25,7 +25,7 @@ from svcctl.regvalue import REG_DWORD, REG_EXPAND_SZ, REG_MULTI_SZ, REG_SZ
 from svcctl.types import Action, ActionType, FailureActions, State
 from svcctl.wrapper import wrapper_image_path
 from svcctl.wrapper.settings import SYSTEM_PATH
-from tests.conftest import eventually
+from tests.conftest import eventually, retire
 
 WRAPPED = str(Path(__file__).with_name("wrapped.py"))
 
@@ -84,11 +84,7 @@ def wrap(mgr: Manager, name: str, tmp_path: Path) -> Iterator[Callable[..., Prog
     yield make
     for n in made:
         try:
-            with mgr.open_service(n) as svc:
-                if svc.query().state not in (State.STOPPED,):
-                    svc.stop()
-                    svc.wait(State.STOPPED, 20)
-                svc.delete()
+            retire(mgr.open_service(n), stop_timeout=20)
         except Exception:
             pass
 

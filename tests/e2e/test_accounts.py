@@ -21,7 +21,7 @@ from svcctl.errors import ScmError
 from svcctl.regvalue import REG_EXPAND_SZ
 from svcctl.types import State
 from svcctl.wrapper import wrapper_image_path
-from tests.conftest import eventually
+from tests.conftest import eventually, retire
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 pytestmark = [
@@ -76,14 +76,6 @@ def _wrap(mgr, name, account, out: Path, program: str, *args: str) -> None:
     })
 
 
-def _cleanup(mgr, name):
-    with mgr.open_service(name) as svc:
-        if svc.query().state is not State.STOPPED:
-            svc.stop()
-            svc.wait(State.STOPPED, 15)
-        svc.delete()
-
-
 def test_b146_user_account_runs_with_its_uid_gid_groups_and_home(daemon, name, unix_user, tmp_path):
     entry, extra = unix_user
     out = tmp_path / "id.log"
@@ -103,7 +95,7 @@ def test_b146_user_account_runs_with_its_uid_gid_groups_and_home(daemon, name, u
             stat = out.stat()
             assert (stat.st_uid, stat.st_mode & 0o077) == (entry.pw_uid, 0)  # its log: its own, nobody else's
         finally:
-            _cleanup(mgr, name)
+            retire(mgr.open_service(name))
 
 
 def test_b146_virtual_account_is_a_uid_of_its_own(daemon, name, tmp_path):
@@ -118,7 +110,7 @@ def test_b146_virtual_account_is_a_uid_of_its_own(daemon, name, tmp_path):
             assert VIRTUAL_UID_BASE <= uid < VIRTUAL_UID_BASE + VIRTUAL_UID_COUNT
             assert out.stat().st_uid == uid
         finally:
-            _cleanup(mgr, name)
+            retire(mgr.open_service(name))
 
 
 def test_b146_native_service_runs_as_local_service(daemon, name):
@@ -132,7 +124,7 @@ def test_b146_native_service_runs_as_local_service(daemon, name):
                 pid = svc.wait(State.RUNNING, 15).pid
             assert _ids(pid)["Uid"][0] == pwd.getpwnam("nobody").pw_uid
         finally:
-            _cleanup(mgr, name)
+            retire(mgr.open_service(name))
 
 
 @pytest.mark.parametrize("account", [".\\no_such_user_here", "SOMEDOMAIN\\nobody", "NT SERVICE\\", "nosuchuser"])
@@ -159,4 +151,4 @@ def test_install_defaults_to_its_own_virtual_account(daemon, name, monkeypatch, 
                 pid = _running(svc.wait(State.RUNNING, 15).pid, "sleep")
             assert _ids(pid)["Uid"][0] >= VIRTUAL_UID_BASE
         finally:
-            _cleanup(mgr, name)
+            retire(mgr.open_service(name))

@@ -17,7 +17,7 @@ import pytest
 
 from svcctl.cmdline import split
 from svcctl.types import State
-from tests.conftest import eventually
+from tests.conftest import eventually, retire
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBMAIN = ROOT / "examples" / "webapp" / "webmain.py"
@@ -34,11 +34,7 @@ def installed(cli, daemon, name, tmp_path, monkeypatch):
     yield name, port, tmp_path / "logs"
     mgr = daemon.connect()
     try:
-        with mgr.open_service(name) as svc:
-            if svc.query().state is not State.STOPPED:
-                svc.stop()
-                svc.wait(State.STOPPED, 15)
-            svc.delete()
+        retire(mgr.open_service(name))
     finally:
         mgr.disconnect()
 
