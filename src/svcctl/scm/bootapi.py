@@ -37,7 +37,7 @@ class BootApi(ScmParts):
         async def start_and_settle(rec: ServiceRecord) -> None:
             await self._start(rec, [], frozenset())
             while rec.state is State.START_PENDING:  # a hung one is ended by the watchdog (B52)
-                await self.runtime.changed(rec, None)
+                await self.runtime.changed(rec, timeout=None)
 
         failed: list[ServiceRecord] = []
         await boot.run_boot(self.db, self.records, start_and_settle, lambda rec, exc: failed.append(rec))

@@ -498,7 +498,7 @@ class Scm(BootApi, Config2Api, RegistryApi, SecurityApi):
                 return False
         while dep.state in (State.START_PENDING,) or dep.starting:
             hint = max(dep.wait_hint, 1000) / 1000
-            if not await self.runtime.changed(dep, HUNG_START_S + hint):
+            if not await self.runtime.changed(dep, timeout=HUNG_START_S + hint):
                 return False
         return dep.state not in (State.STOPPED, State.STOP_PENDING)
 
@@ -526,7 +526,7 @@ class Scm(BootApi, Config2Api, RegistryApi, SecurityApi):
         deadline = loop.time() + min(max(timeout_ms, 0), 3_600_000) / 1000
         while seen is not None and [int(rec.state), rec.status_wire()[5]] == seen:
             remaining = deadline - loop.time()
-            if remaining <= 0 or not await self.runtime.changed(rec, remaining):
+            if remaining <= 0 or not await self.runtime.changed(rec, timeout=remaining):
                 break
         return rec.status_wire()
 

@@ -229,10 +229,12 @@ class Runtime:
             return
         await self.run_command(rec, command, count)
 
-    async def changed(self, rec: ServiceRecord, timeout: float | None) -> bool:
-        """Wait until ``rec``'s status changes; False on timeout."""
+    async def changed(self, *records: ServiceRecord, timeout: float | None) -> bool:
+        """Wait until the status of any of ``records`` changes (one future shared by all of
+        them); False on timeout."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        rec.waiters.append(fut)
+        for rec in records:
+            rec.waiters.append(fut)  # notify() resolves it at the first change
         try:
             await asyncio.wait_for(fut, timeout)
             return True
@@ -250,7 +252,7 @@ class Runtime:
             async with self._start_lock:
                 await self._start(rec, args)
                 while rec.state is State.START_PENDING:  # B51: held until RUNNING or failure
-                    await self.changed(rec, None)
+                    await self.changed(rec, timeout=None)
         else:
             await self._start(rec, args)
 
@@ -508,17 +510,10 @@ class Runtime:
 
     async def _until_stopped(self, records: list[ServiceRecord], deadline: float) -> None:
         """Wait until all of ``records`` are STOPPED, or the loop's clock reaches ``deadline``:
-        one future shared by all of them per wait, not one future and timer per record."""
+        one wait for a change of any of them at a time, not a future and timer per record."""
         loop = asyncio.get_running_loop()
         left = [r for r in records if r.state is not State.STOPPED]
-        while left and loop.time() < deadline:
-            changed: asyncio.Future[None] = loop.create_future()
-            for rec in left:
-                rec.waiters.append(changed)  # notify() resolves it at any of their changes
-            try:
-                await asyncio.wait_for(changed, deadline - loop.time())
-            except TimeoutError:
-                return
+        while left and await self.changed(*left, timeout=max(0.0, deadline - loop.time())):
             left = [r for r in left if r.state is not State.STOPPED]
 
     def _notify_shutdown(self, rec: ServiceRecord) -> None:
@@ -538,7 +533,7 @@ class Runtime:
         except ScmError:
             return
         while rec.state is not State.STOPPED and loop.time() < deadline:
-            await self.changed(rec, max(0.0, deadline - loop.time()))
+            await self.changed(rec, timeout=max(0.0, deadline - loop.time()))
 
 
 def _entry(host: Host, rec: ServiceRecord) -> str:
