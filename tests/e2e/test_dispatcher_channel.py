@@ -9,6 +9,7 @@ still has work to do (Windows may end a process any time after it reported STOPP
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -77,7 +78,7 @@ class Scm:
         self.sock.settimeout(10)
         self.proc = subprocess.Popen(
             [sys.executable, str(script), str(self.out)], pass_fds=(theirs.fileno(),),
-            env={**_env(), "SVCCTL_CHANNEL": f"fd:{theirs.fileno()}"},
+            env={**os.environ, "SVCCTL_CHANNEL": f"fd:{theirs.fileno()}"},
         )
         theirs.close()
         self.dec = wire.Decoder()
@@ -109,12 +110,6 @@ class Scm:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if k != "SVCCTL_CHANNEL"}
 
 
 def test_shutdown_notice_is_not_answered_and_the_process_ends_after_stopped(tmp_path):
