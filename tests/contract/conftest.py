@@ -50,6 +50,17 @@ def make(mgr: Manager) -> Iterator[Callable[..., Service]]:
             pass
 
 
+def gone(mgr: Manager, name: str) -> bool:
+    """Whether ``name``'s key has been removed: OpenService fails with 1060 (any other error
+    fails the test)."""
+    try:
+        mgr.open_service(name, access=ServiceAccess.QUERY_STATUS).close()
+    except ScmError as exc:
+        assert exc.winerror == 1060
+        return True
+    return False
+
+
 @pytest.fixture
 def gates(tmp_path: Path) -> svc_extra.Gates:
     return svc_extra.Gates(tmp_path / "gate")

@@ -27,7 +27,7 @@ from svcctl.types import (
     StartType,
     State,
 )
-from tests.contract.conftest import BINPATH, unique_name, winerror
+from tests.contract.conftest import BINPATH, gone, unique_name, winerror
 
 ERROR_ACCESS_DENIED = 5
 ERROR_INVALID_HANDLE = 6
@@ -74,14 +74,6 @@ def _limited(mgr: Manager, access: int) -> Manager:
     """A second manager handle on the same connection with only ``access``."""
     h = mgr.backend.call("open_scm", machine=None, database=None, access=int(access))
     return Manager(mgr.backend, h, None)
-
-
-def _gone(mgr: Manager, svc_name: str) -> bool:
-    try:
-        mgr.open_service(svc_name, access=ServiceAccess.QUERY_STATUS).close()
-    except ScmError as exc:
-        return exc.winerror == 1060
-    return False
 
 
 @pytest.fixture
@@ -161,7 +153,7 @@ def test_b17_access_denied_before_empty_strings(mgr, name):
             assert winerror(e) == ERROR_ACCESS_DENIED, (svc_name, binpath)
     finally:
         m.close()
-    assert _gone(mgr, name)
+    assert gone(mgr, name)
 
 
 @pytest.mark.parametrize("binpath", ["", BINPATH])
@@ -177,7 +169,7 @@ def test_b17_empty_binary_path_87(mgr, name):
     with pytest.raises(ScmError) as e:
         _raw_create(mgr, name=name, binpath="")
     assert winerror(e) == ERROR_INVALID_PARAMETER
-    assert _gone(mgr, name)
+    assert gone(mgr, name)
 
 
 @pytest.mark.parametrize(
@@ -314,7 +306,7 @@ def test_b22_tag_without_group_87(mgr, make, name, group):
     with pytest.raises(ScmError) as e:
         make(name, group=group, tag=True)
     assert winerror(e) == ERROR_INVALID_PARAMETER
-    assert _gone(mgr, name)
+    assert gone(mgr, name)
 
 
 def test_b22_tag_unique_within_group(mgr, make, registry):
@@ -349,7 +341,7 @@ def test_b23_create_with_zero_access_then_delete_is_5(mgr, make, name):
         with pytest.raises(ScmError) as e:
             svc.query()
         assert winerror(e) == ERROR_ACCESS_DENIED
-    assert not _gone(mgr, name)  # the service was created
+    assert not gone(mgr, name)  # the service was created
 
 
 def test_b23_creator_gets_what_it_asked(mgr, make, name):
@@ -422,7 +414,7 @@ def test_b30_self_dependency_1059(mgr, make, name, case):
     with pytest.raises(ScmError) as e:
         make(name, dependencies=[case(name)])
     assert winerror(e) == ERROR_CIRCULAR_DEPENDENCY
-    assert _gone(mgr, name)
+    assert gone(mgr, name)
 
 
 def test_b30_cycle_through_existing_service_1059(mgr, make):

@@ -7,20 +7,9 @@ real SCM with python.exe itself as the image (``tools/wine/test``).
 
 from __future__ import annotations
 
-from svcctl.errors import ScmError
-from svcctl.mgr import Manager
-from svcctl.types import Accept, ServiceAccess, State
+from svcctl.types import Accept, State
 from tests.conftest import eventually
-
-
-def _gone(mgr: Manager, name: str) -> bool:
-    """The key is removed: at once without a process, after it has exited otherwise (B97)."""
-    try:
-        mgr.open_service(name, access=ServiceAccess.QUERY_STATUS).close()
-    except ScmError as exc:
-        assert exc.winerror == 1060
-        return True
-    return False
+from tests.contract.conftest import gone
 
 
 def test_seed_walk(mgr, name, svchost, hostlog):
@@ -40,7 +29,7 @@ def test_seed_walk(mgr, name, svchost, hostlog):
         st = svc.wait(State.STOPPED, 10)
         assert (st.state, st.win32_exit_code, st.pid, st.controls_accepted) == (State.STOPPED, 0, 0, 0)
         svc.delete()
-    eventually(lambda: _gone(mgr, name), 10, f"{name} to be deleted")
+    eventually(lambda: gone(mgr, name), 10, f"{name} to be deleted")
 
 
 def test_service_written_with_svcctl_svc_full_walk(mgr, name, svchost, hostlog):
@@ -63,4 +52,4 @@ def test_service_written_with_svcctl_svc_full_walk(mgr, name, svchost, hostlog):
         assert (st.state, st.win32_exit_code, st.service_exit_code, st.pid) == (State.STOPPED, 1066, 42, 0)
         hostlog.wait_for(event="stop")
         svc.delete()
-    eventually(lambda: _gone(mgr, name), 10, f"{name} to be deleted")
+    eventually(lambda: gone(mgr, name), 10, f"{name} to be deleted")

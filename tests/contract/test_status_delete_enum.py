@@ -20,6 +20,7 @@ from svcctl.types import (
     Status,
 )
 from tests.conftest import eventually
+from tests.contract.conftest import gone
 
 OWN, SHARE = ServiceType.WIN32_OWN_PROCESS, ServiceType.WIN32_SHARE_PROCESS
 
@@ -43,16 +44,7 @@ def _stopped(svc: Service) -> Status:
 
 def _gone(mgr: Manager, name: str) -> None:
     """The service's key has been removed (possibly after a short asynchronous delay, B97)."""
-
-    def probe() -> bool:
-        try:
-            mgr.open_service(name, access=ServiceAccess.QUERY_STATUS).close()
-            return False
-        except ScmError as exc:
-            assert exc.winerror == 1060
-            return True
-
-    eventually(probe, 10, f"{name} to be deleted")
+    eventually(lambda: gone(mgr, name), 10, f"{name} to be deleted")
 
 
 def _names(entries: list) -> list[str]:
