@@ -8,6 +8,7 @@ stop chain, pause and restart logic drives :mod:`.posix` now and a Windows layer
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -56,17 +57,32 @@ class TreeWait:
         raise NotImplementedError
 
     async def gone(self, timeout: float) -> bool:
-        deadline = self._loop.time() + timeout
+        loop = self._loop
+        deadline = loop.time() + timeout
         if not self.exited.done():
+            # One future, one timer and one callback: wait_for(shield(...)) cost a task, two
+            # more futures and their callbacks for each program of a stop-all.
+            waiter: asyncio.Future[None] = loop.create_future()
+            wake = functools.partial(_wake, waiter)
+            timer = loop.call_at(deadline, wake)
+            self.exited.add_done_callback(wake)
             try:
-                await asyncio.wait_for(asyncio.shield(self.exited), timeout)
-            except TimeoutError:
+                await waiter
+            finally:
+                timer.cancel()
+                self.exited.remove_done_callback(wake)
+            if not self.exited.done():
                 return False
         while self.alive():
-            if self._loop.time() >= deadline:
+            if loop.time() >= deadline:
                 return False
             await asyncio.sleep(GONE_POLL_S)
         return True
+
+
+def _wake(waiter: asyncio.Future[None], _: object = None) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class ProcessLayer(Protocol):
