@@ -8,12 +8,11 @@ Time comes from the event loop's clock only; the OS is reached only through the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 from .. import cmdline
@@ -246,8 +245,7 @@ class Runtime:
     async def start(self, rec: ServiceRecord, args: list[str]) -> None:
         """StartService after the caller's checks: returns once ServiceMain runs (B48)."""
         if self.settings.serialize_controls:  # B69: StartService waits while any handler runs
-            async with self._handler_slot(None):
-                pass
+            (await self._handler_slot(None)).release()
         if self.settings.serialize_starts:
             async with self._start_lock:
                 await self._start(rec, args)
@@ -446,23 +444,26 @@ class Runtime:
         if host is None:
             raise ScmError(ERROR_SERVICE_NOT_ACTIVE)
         timeout = self.settings.handler_timeout_ms / 1000
-        async with self._handler_slot(host):
+        slot = await self._handler_slot(host)
+        try:
             if code in (Control.STOP, Control.SHUTDOWN, Control.PRESHUTDOWN):
                 rec.stop_sent = True  # B70: nothing more is sent after STOP
             ret = await host.request("control", timeout, name=_entry(host, rec), code=code, event=event_type,
                                      data=data)
+        finally:
+            slot.release()
         if code in LOGGED_CONTROLS:
             self.events.write(7035, rec.name, rec.shown_name, LOGGED_CONTROLS[code], data={"control": code})
         return ret
 
-    @contextlib.asynccontextmanager
-    async def _handler_slot(self, host: Host | None) -> AsyncIterator[None]:
+    async def _handler_slot(self, host: Host | None) -> asyncio.Lock:
         """One handler at a time (B69): per service process, or SCM-wide when serialize_controls.
-        Waiting longer than the handler timeout fails with 1053, as on Windows."""
-        if self.settings.serialize_controls or host is None:
-            lock = self._global_control_lock
-        else:
-            lock = self._control_locks.setdefault(id(host), asyncio.Lock())
+        Waiting longer than the handler timeout fails with 1053, as on Windows. Returns the lock,
+        held: the caller releases it (a plain try/finally; an async context manager cost each
+        control a generator and its wrapper)."""
+        lock = self._global_control_lock
+        if not self.settings.serialize_controls and host is not None:
+            lock = self._control_locks.get(id(host)) or self._control_locks.setdefault(id(host), asyncio.Lock())
         try:
             if lock.locked():
                 await asyncio.wait_for(lock.acquire(), self.settings.handler_timeout_ms / 1000)
@@ -470,10 +471,7 @@ class Runtime:
                 await lock.acquire()  # free: no timer, no task
         except TimeoutError:
             raise ScmError(ERROR_SERVICE_REQUEST_TIMEOUT, "another control is still being handled") from None
-        try:
-            yield
-        finally:
-            lock.release()
+        return lock
 
     # --- shutdown ------------------------------------------------------------------------------
 
