@@ -21,6 +21,9 @@ Behaviours (``--behave``):
     bad-register     ServiceMain registers a handler for a name not in the table (B56)
     bad-status       once RUNNING, call SetServiceStatus with states 0, 8 and 0xFFFFFFFF (B83)
     crash            once RUNNING (and PREFIX.crash exists when held), the process dies (B86)
+    slow-start       START_PENDING with wait hint 200 ms, then --code more (checkpoint 2, 3, ...)
+                     0.4 s apart before the start gate: a slow start that keeps progressing (B52)
+    shrink-hint      START_PENDING with wait hint 10000, then after --code ms a second one with 0
 
 Every event goes to FILE as one JSON line with the time ("t") and pid. Runs as a real process or
 in-process (memory backend) through ``main(argv)``.
@@ -183,7 +186,19 @@ def main(argv: list[str] | None = None) -> None:
         if opts.behave == "report-type":
             st.service_type = opts.code
         with lock:
-            st.set(State.START_PENDING, accepted=opts.start_accepts, checkpoint=1, wait_hint=3000)
+            st.set(State.START_PENDING, accepted=opts.start_accepts, checkpoint=1,
+                   wait_hint={"slow-start": 200, "shrink-hint": 10000}.get(opts.behave, 3000))
+        if opts.behave == "slow-start":
+            for checkpoint in range(2, opts.code + 2):
+                time.sleep(0.4)
+                with lock:
+                    st.set(State.START_PENDING, accepted=opts.start_accepts, checkpoint=checkpoint, wait_hint=200)
+                log(event="checkpoint", checkpoint=checkpoint)
+        elif opts.behave == "shrink-hint":
+            time.sleep(opts.code / 1000)
+            with lock:
+                st.set(State.START_PENDING, accepted=opts.start_accepts, checkpoint=2, wait_hint=0)
+            log(event="checkpoint", checkpoint=2)
         gate("start")
         with lock:
             if not stop_requested.is_set():

@@ -160,6 +160,36 @@ def test_b52_hung_start_is_ended_with_1070(machine, tmp_path, hostlog):
     gate.open("start")
 
 
+def test_b52_a_start_that_keeps_reporting_progress_is_not_hung(machine, tmp_path, hostlog):
+    """Each START_PENDING report re-arms the hang timer: a start that reports every 0.4 s with a
+    0.2 s wait hint (hung after 0.8 + 0.2 s of silence here), from its first report on, runs for
+    2.4 s and still starts."""
+    mgr = machine.mgr
+    svc = mgr.create_service("slow", svc_extra.binpath(hostlog.path, tmp_path / "gate", "--behave", "slow-start",
+                                                       "--code", "6"))
+    svc.start()
+    assert svc.wait(State.RUNNING, 15).state is State.RUNNING
+    assert [e["checkpoint"] for e in hostlog.records() if e["event"] == "checkpoint"] == [2, 3, 4, 5, 6, 7]
+    assert not [r for r in mgr.events(service="slow", since=-1, limit=100) if r[2] == 7022]
+
+
+def test_b52_a_shorter_wait_hint_brings_the_hang_closer(machine, tmp_path, hostlog):
+    """The hang deadline follows the latest report: 3.2 s after a report with a 10 s hint (by then
+    the first deadline, 2.8 s after StartService, has passed), a report with hint 0 leaves the
+    start hung 0.8 s later (this machine's hung-start time), not 10.8 s after the first."""
+    gate = svc_extra.Gates(tmp_path / "gate")
+    mgr = machine.mgr
+    svc = mgr.create_service("shrinks", svc_extra.binpath(hostlog.path, gate.prefix, "--behave", "shrink-hint",
+                                                          "--code", "3200", "--hold", "start"))
+    svc.start()
+    eventually(lambda: [e for e in hostlog.records() if e["event"] == "checkpoint"], 10, "the second report")
+    reported = time.monotonic()
+    st = eventually(lambda: (s := svc.query()).state is State.STOPPED and s, 15, "the hang to be noticed")
+    assert time.monotonic() - reported < 4.0, "hung at the first report's deadline, not the latest"
+    assert st.win32_exit_code == 1070
+    gate.open("start")
+
+
 def test_b107_stop_with_dependents_in_reverse_start_order(machine, svchost, hostlog):
     mgr = machine.mgr
     make(mgr, svchost, "base", start=DEMAND)

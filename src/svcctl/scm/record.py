@@ -76,6 +76,7 @@ class ServiceRecord:
         "failure_count",
         "last_failure",
         "watchdog",
+        "hang_at",
     )
 
     def __init__(self, name: str) -> None:
@@ -111,6 +112,7 @@ class ServiceRecord:
         self.failure_count = 0  # failures since the daemon started, reset after the reset period
         self.last_failure = 0.0  # loop time of the last one
         self.watchdog: Any = None  # timer that declares a silent START_PENDING hung (B52)
+        self.hang_at = 0.0  # loop time it does so, moved by each START_PENDING report
 
     def take_config(self, other: ServiceRecord) -> None:
         """Adopt ``other``'s stored configuration, keeping this record's identity and live state

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 #: Wait hint the SCM itself reports right after StartService (B48).
 START_WAIT_HINT_MS = 2000
+#: A hang timer that fires with less than this left before ``hang_at`` declares the hang.
+HANG_SLACK_S = 0.001
 #: How long a process exit waits for the rest of the process's channel to be read.
 CHANNEL_DRAIN_S = 1.0
 #: At shutdown, how long a process whose services all stopped may take to exit before it is killed.
@@ -169,19 +171,33 @@ class Runtime:
                     fut.set_result(None)
 
     def _watch_start(self, rec: ServiceRecord) -> None:
-        """B52: every START_PENDING report re-arms the hang timer (hung_start_ms + wait hint)."""
-        if rec.watchdog is not None:
-            rec.watchdog.cancel()
-            rec.watchdog = None
-        if rec.state is State.START_PENDING:
-            delay = (self.settings.hung_start_ms + rec.wait_hint) / 1000
-            rec.watchdog = asyncio.get_running_loop().call_later(delay, self._hung, rec)
+        """B52: every START_PENDING report re-arms the hang timer (hung_start_ms + wait hint).
+        One timer per start: a report only moves ``rec.hang_at``, and the timer, firing before
+        that, re-arms itself for the rest (cancelling and remaking it per report cost a start
+        two timers more)."""
+        timer = rec.watchdog
+        if rec.state is not State.START_PENDING:
+            if timer is not None:
+                timer.cancel()
+                rec.watchdog = None
+            return
+        loop = asyncio.get_running_loop()
+        rec.hang_at = loop.time() + (self.settings.hung_start_ms + rec.wait_hint) / 1000
+        if timer is not None:
+            if timer.when() <= rec.hang_at:
+                return
+            timer.cancel()  # a shorter wait hint: the deadline came closer
+        rec.watchdog = loop.call_at(rec.hang_at, self._hung, rec)
 
     def _hung(self, rec: ServiceRecord) -> None:
         """A start that stopped making progress: log 7022, end it with 1070 (its process too,
         unless other services share that process)."""
         rec.watchdog = None
         if rec.state is not State.START_PENDING:
+            return
+        loop = asyncio.get_running_loop()
+        if rec.hang_at - loop.time() > HANG_SLACK_S:  # progress was reported meanwhile
+            rec.watchdog = loop.call_at(rec.hang_at, self._hung, rec)
             return
         host = rec.host
         self.events.write(7022, rec.name, rec.shown_name, data={"wait_hint": rec.wait_hint})
