@@ -63,7 +63,7 @@ class TreeWait:
             # One future, one timer and one callback: wait_for(shield(...)) cost a task, two
             # more futures and their callbacks for each program of a stop-all.
             waiter: asyncio.Future[None] = loop.create_future()
-            wake = functools.partial(_wake, waiter)
+            wake = functools.partial(wake_waiter, waiter)
             timer = loop.call_at(deadline, wake)
             self.exited.add_done_callback(wake)
             try:
@@ -80,7 +80,8 @@ class TreeWait:
         return True
 
 
-def _wake(waiter: asyncio.Future[None], _: object = None) -> None:
+def wake_waiter(waiter: asyncio.Future[None], _: object = None) -> None:
+    """Resolve ``waiter`` unless done: a timer's callback, or a future's done-callback."""
     if not waiter.done():
         waiter.set_result(None)
 

@@ -15,6 +15,7 @@ the exit code as service-specific code when it is not 0, so failure actions can 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import time
@@ -38,7 +39,7 @@ from .logs import LogFile, Relay
 if TYPE_CHECKING:
     from ..accounts import Account
     from .probes import Probe
-from .process import CLOSE, INTERRUPT, KILL, ProcessLayer, Program
+from .process import CLOSE, INTERRUPT, KILL, ProcessLayer, Program, wake_waiter
 from .settings import ROTATE_CONTROL, Settings
 
 #: How often START_PENDING / STOP_PENDING checkpoints advance while the wrapper waits.
@@ -453,14 +454,10 @@ class Supervisor:
 
 async def _first_done(futures: list[asyncio.Future[Any]]) -> None:
     """Wait until one of ``futures`` is done, cancelling none of them. What asyncio.wait does,
-    without its coroutine, set and closure: a supervisor waits like this for as long as its
+    without its coroutine and set: a supervisor waits like this for as long as its
     program runs, and with hundreds of programs on one loop that was 1.4 KiB each."""
     waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def wake(_: object) -> None:
-        if not waiter.done():
-            waiter.set_result(None)
-
+    wake = functools.partial(wake_waiter, waiter)
     for fut in futures:
         fut.add_done_callback(wake)
     try:
