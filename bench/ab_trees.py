@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_wrapper as bw
-from bench_boot import reaped_children_cpu
+from bench_boot import cpu_precise, reaped_children_cpu
 from common import Daemon, fill_bytecode_cache, private_bytecode_cache, wait_exit
 
 from svcctl.types import Control, State
@@ -42,8 +42,7 @@ NATIVE = ROOT / "bench" / "native_service.py"
 
 
 def cpu_ms(pid: int) -> float:
-    with open(f"/proc/{pid}/schedstat") as f:
-        return int(f.read().split()[0]) / 1e6
+    return cpu_precise(pid) * 1000
 
 
 def with_tree(tree: str) -> None:
