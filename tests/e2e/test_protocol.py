@@ -102,3 +102,33 @@ def test_random_bytes_never_hurt_the_daemon(daemon, keeper, junk):
         while s.recv(65536):  # the daemon answers or closes; either way it must not hang or die
             pass
     assert_healthy(daemon, keeper)
+
+
+def test_pipelined_requests_each_get_one_reply(daemon, keeper):
+    """A batch in one write, answered partly inside the read (status, errors) and partly later by
+    tasks (watch with a timeout, control): every request gets exactly one reply, even though the
+    daemon writes replies together rather than one by one."""
+    with raw(daemon) as s:
+        scm = exchange(s, frame({"id": 1, "op": "open_scm", "access": 0xF003F}))["r"]
+        h = exchange(s, frame({"id": 2, "op": "open", "scm": scm, "name": keeper, "access": 0xF01FF}))["r"]
+        batch = []
+        for i in range(10, 70, 4):
+            batch += [
+                frame({"id": i, "op": "status", "h": h}),
+                frame({"id": i + 1, "op": "format_disk"}),
+                frame({"id": i + 2, "op": "watch", "h": h, "seen": None, "timeout_ms": 20}),
+                frame({"id": i + 3, "op": "control", "h": h, "code": 1}),
+            ]
+        s.sendall(b"".join(batch))
+        dec, replies = wire.Decoder(), []
+        while len(replies) < len(batch):
+            data = s.recv(65536)
+            assert data, "the daemon closed the connection"
+            replies += dec.feed(data)
+        ids = sorted(r["id"] for r in replies)
+        assert ids == list(range(10, 70))
+        by_id = {r["id"]: r for r in replies}
+        assert all(by_id[i]["r"][1] == 1 for i in range(10, 70, 4))  # STOPPED
+        assert all(by_id[i + 1]["e"] == 1 for i in range(10, 70, 4))  # ERROR_INVALID_FUNCTION
+        assert all(by_id[i + 3]["e"] == 1062 for i in range(10, 70, 4))  # not started
+    assert_healthy(daemon, keeper)

@@ -3,6 +3,9 @@
 Each connection is one client session. Synchronous operations are answered inside
 ``data_received`` (no task per request), which is what makes status queries cheap; start and
 control run as tasks and answer when done, so one slow service never blocks other clients.
+Replies are written together: those of one ``data_received`` at its end, those of tasks once
+per loop iteration. A pipelined batch (``start_many``) then costs one send and one wake-up of
+the client instead of one per reply.
 A frame that cannot be decoded gets an error reply and the connection is closed; the daemon
 and its database are untouched by anything a client sends.
 """
@@ -42,6 +45,9 @@ class ClientProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.decoder = wire.Decoder()
         self.tasks: set[asyncio.Task[None]] = set()
+        self._out: list[bytes] = []  # replies not yet written
+        self._holding = False  # inside data_received: its end writes them
+        self._flush_due = False  # a flush is scheduled for the next loop iteration
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -61,11 +67,17 @@ class ClientProtocol(asyncio.Protocol):
             messages = self.decoder.feed(data)
         except ScmError as exc:
             self._reply(None, error=exc)
+            self._flush()
             if self.transport is not None:
                 self.transport.close()
             return
-        for msg in messages:
-            self._handle(msg)
+        self._holding = True
+        try:
+            for msg in messages:
+                self._handle(msg)
+        finally:
+            self._holding = False
+            self._flush()
 
     def _handle(self, msg: dict[str, Any]) -> None:
         rid = msg.get("id")
@@ -96,8 +108,20 @@ class ClientProtocol(asyncio.Protocol):
         if self.transport is None or self.transport.is_closing():
             return
         if error is None:
-            self.transport.write(wire.encode({"id": rid, "r": result}))
+            self._out.append(wire.encode({"id": rid, "r": result}))
         else:
-            self.transport.write(
+            self._out.append(
                 wire.encode({"id": rid, "e": error.winerror, "m": error.detail, "text": error.strerror})
             )
+        if not self._holding and not self._flush_due:
+            self._flush_due = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_due = False
+        out = self._out
+        if not out:
+            return
+        self._out = []
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
