@@ -540,14 +540,12 @@ class Runtime:
             host.notify("control", name=_entry(host, rec), code=int(Control.SHUTDOWN), event=0, data=None)
 
     async def _shutdown_one(self, rec: ServiceRecord, code: int, timeout_ms: int) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_ms / 1000
+        deadline = asyncio.get_running_loop().time() + timeout_ms / 1000
         try:
             await self.control(rec, code)
         except ScmError:
             return
-        while rec.state is not State.STOPPED and loop.time() < deadline:
-            await self.changed(rec, timeout=max(0.0, deadline - loop.time()))
+        await self._until_stopped([rec], deadline)
 
 
 def _entry(host: Host, rec: ServiceRecord) -> str:
