@@ -124,4 +124,4 @@ class ClientProtocol(asyncio.Protocol):
             return
         self._out = []
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+            self.transport.write(b"".join(out))  # (one reply: joined without a copy)
