@@ -24,14 +24,26 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.mark.parametrize(("cgroups", "cgjoin"), [(True, True), (True, False), (False, False)],
-                         ids=["cgroup-cgjoin", "cgroup-shell", "pgroup"])
-def test_a_stop_right_after_the_spawn_reaches_the_whole_tree(cgroups: bool, cgjoin: bool, tmp_path: Path) -> None:
+def _launcher_running() -> bool:
+    """Whether one of this process's children is the launcher (its argv[0] says so)."""
+    children = Path(f"/proc/self/task/{os.getpid()}/children").read_text().split()
+    for pid in children:
+        try:
+            if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"svcctl-launcher\0"):
+                return True
+        except OSError:
+            pass
+    return False
+
+
+@pytest.mark.parametrize(("cgroups", "launch"), [(True, True), (True, False), (False, True), (False, False)],
+                         ids=["cgroup-launcher", "cgroup-shell", "pgroup-launcher", "pgroup-subprocess"])
+def test_a_stop_right_after_the_spawn_reaches_the_whole_tree(cgroups: bool, launch: bool, tmp_path: Path) -> None:
     if cgroups and os.geteuid() != 0:
         pytest.skip("cgroups are made by root or in a delegated subtree")
 
     async def run() -> tuple[list[int], list[int]]:
-        layer = PosixProcessLayer(use_cgroups=cgroups, use_cgjoin=cgjoin)
+        layer = PosixProcessLayer(use_cgroups=cgroups, use_launcher=launch)
         assert (layer.cgroup_root is not None) is cgroups
         mains: list[int] = []
         grandchildren: list[int] = []
@@ -40,11 +52,13 @@ def test_a_stop_right_after_the_spawn_reaches_the_whole_tree(cgroups: bool, cgjo
                 marker = tmp_path / f"grandchild{i}"
                 null = os.open(os.devnull, os.O_WRONLY)
                 try:
-                    program = layer.start(["/bin/sh", "-c", TREE, str(marker)], str(tmp_path),
-                                          {"PATH": "/usr/bin:/bin"}, null, null, f"t{i}")
+                    program = await layer.start(["/bin/sh", "-c", TREE, str(marker)], str(tmp_path),
+                                                {"PATH": "/usr/bin:/bin"}, null, null, f"t{i}")
                 finally:
                     os.close(null)
                 mains.append(program.pid)
+                if i == 0:
+                    assert _launcher_running() is launch
                 # Half are killed at once (the program may not have joined its cgroup yet), half
                 # asked politely once the grandchild exists, then killed: either way, every
                 # process of the tree must end.

@@ -5,15 +5,16 @@ process that leaves the group (``setsid``, the classic daemon double fork) would
 cgroup v2 holds it anyway. When the daemon may create cgroups (root, or a delegated subtree) each
 program gets one below the daemon's own: signals then go to every member, ``cgroup.kill`` ends
 the tree, ``cgroup.freeze`` pauses it, and the tree is gone when ``populated`` drops to 0.
-The program joins its cgroup before it runs. A preexec hook would do it but turns vfork into a
-slow fork (~2 ms per start here), a shell costs a second exec as slow as the spawn, moving it from
-outside after it started leaves a window in which a busy daemon lets it fork children that are
-never caught, and costs the daemon a migration (~0.1 ms) per start. So the program starts as
-cgjoin (a 400-byte static program, see :mod:`.cgjoin`; ``/bin/sh`` where it cannot run), which
+The program is in its cgroup before it runs, or a quick double fork would escape the stop.
+Programs are started by the launcher (a 1 KiB static program, see :mod:`.launcher`), which clones
+each one straight into its cgroup as this process's child, so the daemon's thread neither forks
+nor waits for an exec. Where the launcher cannot run, the program starts as ``/bin/sh``, which
 writes its own pid into the cgroup, enters the working directory and execs the program (same
-pid). The daemon starts it with ``os.posix_spawn``; that closes no descriptors, so every file the
-daemon opens is non-inheritable (PEP 446), and the program gets exactly stdin (/dev/null), stdout
-and stderr.
+pid): a preexec hook would turn vfork into a slow fork (~2 ms a start here), and joining from
+outside after the start leaves a window in which the program forks children that are never
+caught. Without cgroups, subprocess starts the program in a session of its own. Both paths from
+here use vfork and close no descriptors beyond what PEP 446 already marks: every file the daemon
+opens is non-inheritable, and the program gets exactly stdin (/dev/null), stdout and stderr.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ from ..errors import (
     ERROR_DIRECTORY,
     ERROR_FILE_NOT_FOUND,
     ERROR_PATH_NOT_FOUND,
+    ERROR_SHUTDOWN_IN_PROGRESS,
     ScmError,
 )
-from . import cgjoin
+from . import launcher
 from .process import CLOSE, GONE_POLL_S, INTERRUPT, KILL, Program, TreeWait
 
 if TYPE_CHECKING:
@@ -52,8 +54,6 @@ _JOIN_THEN_EXEC = (
     'case $2 in =*) export PWD="${2#=}";; *) unset PWD;; esac; '
     'case $3 in =*) export OLDPWD="${3#=}";; *) unset OLDPWD;; esac; shift 3; exec "$@"'
 )
-#: Signals Python ignores that a program must start with at their defaults (as Popen's restore_signals).
-_DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 #: util-linux's setpriv: switches user after the shell joined the cgroup (as root).
 SETPRIV = next((p for p in ("/usr/bin/setpriv", "/bin/setpriv") if os.access(p, os.X_OK)), None)
 _SIGNALS = {INTERRUPT: signal.SIGINT, CLOSE: signal.SIGTERM, KILL: signal.SIGKILL}
@@ -230,14 +230,16 @@ def _write(path: str, text: str) -> bool:
 class PosixProcessLayer:
     """Starts programs for the wrapper; ``use_cgroups=None`` uses them when they can be made."""
 
-    def __init__(self, use_cgroups: bool | None = None, use_cgjoin: bool = True) -> None:
+    def __init__(self, use_cgroups: bool | None = None, use_launcher: bool = True) -> None:
         if use_cgroups is None and os.environ.get(ENV_CGROUPS) in ("0", "1"):
             use_cgroups = os.environ[ENV_CGROUPS] == "1"
         self._base: str | None = None
         self._want_cgroups = use_cgroups
         self._probed = False
         self._ids = itertools.count(1)
-        self._cgjoin: str | None = None if use_cgjoin else ""  # its path once made; "": use the shell
+        self._launcher_path: str | None = None if use_launcher else ""  # once made; "": spawn from here
+        self._running: launcher.Launcher | None = None
+        self._closed = False
 
     @property
     def cgroup_root(self) -> str | None:
@@ -255,32 +257,77 @@ class PosixProcessLayer:
                     self._base = None
         return self._base
 
-    def start(
+    async def start(
         self, argv: list[str], cwd: str, env: dict[str, str], stdout: int, stderr: int, label: str,
         account: Account | None = None,
     ) -> Program:
+        if self._closed:
+            raise ScmError(ERROR_SHUTDOWN_IN_PROGRESS, "the wrapper's process layer is closed")
         root = self.cgroup_root
         switch: dict[str, Any] = {}
         if account is not None and not account.is_daemon_user:
             switch = {"user": account.uid, "group": account.gid, "extra_groups": list(account.groups)}
-        cgroup = None
-        if root is not None:
-            cgroup = os.path.join(root, f"{label}-{next(self._ids)}")
+        cgroup = os.path.join(root, f"{label}-{next(self._ids)}") if root is not None else None
+        if not switch or SETPRIV:
+            _check_executable(argv[0], cwd)  # the launcher or the shell would turn these into an exit code
+            if switch:  # start (and join the cgroup) as root, then become the account
+                assert account is not None and SETPRIV is not None
+                groups = ",".join(map(str, account.groups))
+                argv = [SETPRIV, f"--reuid={account.uid}", f"--regid={account.gid}",
+                        f"--groups={groups}" if groups else "--clear-groups", "--", *argv]
+            launcher = self._launcher()
+            if launcher is not None:
+                try:
+                    pid, cgroup_errno = await launcher.spawn(cgroup or "", os.path.abspath(cwd), argv, env,
+                                                             stdout, stderr)
+                except OSError:
+                    # It is gone, maybe after it cloned the program: end what may have started in
+                    # the cgroup, then spawn from here, now and from now on.
+                    self._launcher_path = ""
+                    if cgroup is not None:
+                        _write(os.path.join(cgroup, "cgroup.kill"), "1")
+                        _remove_cgroup(asyncio.get_running_loop(), cgroup, 100)
+                        cgroup = os.path.join(os.path.dirname(cgroup), f"{label}-{next(self._ids)}")
+                else:
+                    if pid < 0:
+                        if cgroup is not None and not cgroup_errno:
+                            _rmdir(cgroup)
+                        raise _win32_code(OSError(-pid, os.strerror(-pid)), argv[0], cwd)
+                    return PosixProgram(pid, None, None if cgroup_errno else cgroup, asyncio.get_running_loop())
+        return self._start_here(argv, cwd, env, stdout, stderr, cgroup, switch)
+
+    def _launcher(self) -> launcher.Launcher | None:
+        """The running launcher, started on first use; None where it cannot run."""
+        if self._launcher_path is None:
+            self._launcher_path = launcher.executable() or ""
+        if not self._launcher_path:
+            return None
+        if self._running is None:
+            try:
+                self._running = launcher.Launcher(self._launcher_path, asyncio.get_running_loop())
+            except OSError:  # not runnable here (memfds mounted noexec, a policy)
+                self._launcher_path = ""
+                return None
+        return self._running
+
+    def _start_here(self, argv: list[str], cwd: str, env: dict[str, str], stdout: int, stderr: int,
+                    cgroup: str | None, switch: dict[str, Any]) -> Program:
+        """Spawn from this process: through the shell, which joins the cgroup first, or with
+        subprocess into a session of its own (and a cgroup joined from outside, if any)."""
+        if cgroup is not None:
             try:
                 os.mkdir(cgroup)
             except OSError:
                 cgroup = None
         loop = asyncio.get_running_loop()
         if cgroup is not None and (not switch or SETPRIV):
-            _check_executable(argv[0], cwd)  # the shell below would turn a bad program into exit 127
-            if switch:  # join the cgroup as root first, then become the account
-                assert account is not None and SETPRIV is not None
-                groups = ",".join(map(str, account.groups))
-                argv = [SETPRIV, f"--reuid={account.uid}", f"--regid={account.gid}",
-                        f"--groups={groups}" if groups else "--clear-groups", "--", *argv]
+            actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                       (os.POSIX_SPAWN_DUP2, stdout, 1), (os.POSIX_SPAWN_DUP2, stderr, 2)]
             try:
-                pid = self._spawn_joined(os.path.join(cgroup, "cgroup.procs"), os.path.abspath(cwd), argv, env,
-                                         stdout, stderr)
+                pid = os.posix_spawn("/bin/sh", ["sh", "-c", _JOIN_THEN_EXEC, os.path.join(cgroup, "cgroup.procs"),
+                                                 os.path.abspath(cwd), _marked(env, "PWD"), _marked(env, "OLDPWD"),
+                                                 *argv],
+                                     env, file_actions=actions, setsid=True, setsigdef=launcher.DEFAULT_SIGNALS)
             except OSError as exc:
                 _rmdir(cgroup)
                 raise _win32_code(exc, "/bin/sh", cwd) from None
@@ -298,27 +345,13 @@ class PosixProcessLayer:
             _write(os.path.join(cgroup, "cgroup.procs"), str(popen.pid))
         return PosixProgram(popen.pid, popen, cgroup, loop)
 
-    def _spawn_joined(self, procs: str, cwd: str, argv: list[str], env: dict[str, str], stdout: int,
-                      stderr: int) -> int:
-        """Spawn ``argv`` in ``cwd`` through cgjoin (or the shell), which joins the cgroup first."""
-        actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                   (os.POSIX_SPAWN_DUP2, stdout, 1), (os.POSIX_SPAWN_DUP2, stderr, 2)]
-        if self._cgjoin is None:
-            self._cgjoin = cgjoin.executable() or ""
-        if self._cgjoin:
-            try:
-                return os.posix_spawn(self._cgjoin, ["cgjoin", procs, cwd, *argv], env, file_actions=actions,
-                                      setsid=True, setsigdef=_DEFAULT_SIGNALS)
-            except OSError as exc:
-                if exc.errno not in (errno.EACCES, errno.EPERM, errno.ENOEXEC):
-                    raise  # not about cgjoin (a descriptor, resources): the shell would fail the same
-                self._cgjoin = ""  # not runnable here (memfds mounted noexec, a policy): the shell joins
-        return os.posix_spawn("/bin/sh", ["sh", "-c", _JOIN_THEN_EXEC, procs, cwd, _marked(env, "PWD"),
-                                          _marked(env, "OLDPWD"), *argv],
-                              env, file_actions=actions, setsid=True, setsigdef=_DEFAULT_SIGNALS)
-
     def close(self) -> None:
-        """At the end: whatever is still in a program cgroup is killed, and the cgroups go."""
+        """At the end: the launcher ends, whatever is still in a program cgroup is killed, and
+        the cgroups go."""
+        self._closed = True
+        if self._running is not None:
+            self._running.close()
+            self._running = None
         if self._base is not None:
             _remove_tree(self._base)
             self._base = None

@@ -87,7 +87,7 @@ def wake_waiter(waiter: asyncio.Future[None], _: object = None) -> None:
 
 
 class ProcessLayer(Protocol):
-    def start(
+    async def start(
         self, argv: list[str], cwd: str, env: dict[str, str], stdout: int, stderr: int, label: str,
         account: Account | None = None,
     ) -> Program:

@@ -131,6 +131,7 @@ class Supervisor:
         #: asyncio.Event: an Event and the task waiting on it cost 1.6 KiB a running program.
         self._stop: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._paused = False
+        self._killed = False
         self._checkpoint = 0
         self._quick_failures = 0
         self._logs: dict[str, LogFile] = {}
@@ -185,7 +186,7 @@ class Supervisor:
         except OSError as exc:
             self.reporter.event("error", f"The {self.name} service cannot open its log file: {exc}")
             return self._stopped(ERROR_PATH_NOT_FOUND if isinstance(exc, FileNotFoundError) else ERROR_ACCESS_DENIED)
-        if not self._spawn():
+        if not await self._spawn():
             return
         if ready is not None and not await self._await_ready(ready):
             return
@@ -223,7 +224,7 @@ class Supervisor:
             if self._stop.done():
                 return self._stopped()
             program.release()  # the old tree is gone: free its cgroup or job before the next one
-            if not self._spawn():
+            if not await self._spawn():
                 return
 
     def _restart_delay(self, ran_s: float) -> int:
@@ -267,7 +268,7 @@ class Supervisor:
                     log.chown()
             self._logs[key] = log
 
-    def _spawn(self) -> bool:
+    async def _spawn(self) -> bool:
         """Start the program with its output relayed; on failure report STOPPED and say why."""
         cmd = self.command
         assert cmd is not None
@@ -284,8 +285,10 @@ class Supervisor:
             else:
                 stdout = os.open(os.devnull, os.O_WRONLY)
                 out_w = stdout
-            self.program = self.layer.start(cmd.argv, cmd.cwd, cmd.env, stdout, err_w, _label(self.name),
-                                            self.account)
+            self.program = await self.layer.start(cmd.argv, cmd.cwd, cmd.env, stdout, err_w, _label(self.name),
+                                                  self.account)
+            if self._killed:  # while the layer was starting it
+                self.program.signal(KILL)
         except ScmError as exc:
             for fd in (err_r, out_r):
                 if fd >= 0:
@@ -443,6 +446,7 @@ class Supervisor:
 
     def kill(self) -> None:
         """The wrapper itself is being killed: the program's tree goes with it, at once."""
+        self._killed = True
         if self.program is not None:
             self.program.signal(KILL)
         self._request_stop()

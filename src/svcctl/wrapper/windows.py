@@ -215,7 +215,7 @@ def _new_job() -> int:
 class WindowsProcessLayer:
     """Starts programs for the wrapper under the Windows SCM (one job per program)."""
 
-    def start(
+    async def start(
         self, argv: list[str], cwd: str, env: dict[str, str], stdout: int, stderr: int, label: str,
         account: Account | None = None,
     ) -> Program:

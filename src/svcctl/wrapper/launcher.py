@@ -1,0 +1,222 @@
+"""The launcher: a 1 KiB static program that starts the wrapper's programs for the daemon.
+
+Starting a program from Python blocks the daemon's one thread until the child has exec'd
+(``os.posix_spawn`` and ``subprocess`` hold the GIL through their vfork), and a program must be
+inside its cgroup before it can fork, which Python cannot ask of the kernel (no ``clone3``). The
+launcher, started once, takes requests on a socket and clones each program straight into its
+cgroup as the daemon's own child (``CLONE_INTO_CGROUP | CLONE_PARENT``): the daemon sends a
+request and goes on, and reaps, signals and watches the program as if it had spawned it. Where
+clone3 is refused, the launcher forks and the program joins its cgroup from inside before
+anything else. The protocol is in launcher.S's header.
+
+The bytes are launcher.S's machine code, assembled once with GNU as (tests/unit/test_launcher.py
+re-assembles the source and compares); :func:`image` wraps them in a minimal ELF, and
+:func:`executable` puts that in a sealed memfd, so nothing is written to disk and nothing can
+change it. x86-64 Linux only: elsewhere the layer spawns from Python.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import signal
+import socket
+import struct
+import sys
+
+#: launcher.S's .text: code, then its strings (addressed relative to the code).
+CODE = bytes.fromhex(
+    "b8b4010000bf04000000beffffffff31d20f05b848000000bf03000000be02000000ba010000000f0548c70425100041"
+    "004000410048c70425180041000100000048c70425200041006000410048c70425400041000000420048c70425480041"
+    "000000010048c70425280041001800000048c704256000410000000000b82f000000bf03000000be00004100ba000000"
+    "400f054885c00f8e03030000bd000042004801c549c7c4ffffffff49c7c5ffffffff48833c256000410018752448b901"
+    "0000000100000048390c256800410075104c632425700041004c632c25740041004883f8100f8274020000bf10004200"
+    "ba00104100833c2500004200020f8440020000833c2500004200010f854e0200004d85e40f884f020000448b0c250400"
+    "42004585c90f843e0200008b042508004200498d440104483d001000000f87260200004983c102e85c0200000f821702"
+    "00004989d6448b0c2508004200e8460200000f8201020000f604250c004200017408c60425e80041000131db49c7c7ff"
+    "ffffff488b3c2500104100803f007444b853000000beed0100000f0585c07830b802000000488b3c2500104100be0000"
+    "29000f0585c078054c63f8eb1789c3b854000000488b3c25001041000f0589d8f7d889c3803c25e8004100007543b800"
+    "8000004d85ff780d480fbae8214c893c25d00041004889042580004100b8b3010000bf80004100be580000000f054885"
+    "c0746c0f89f4000000c60425e800410001b838000000bf1180000031f631d24531d24531c00f054885c00f85cd000000"
+    "e8910100004d85ff783ab8010100004489ff488d35b4010000ba010008000f0585c0787089c76a304889e6ba01000000"
+    "b8010000000f054883f8017557eb05e852010000b850000000488b3c25081041000f0585c07850b8700000000f05b85f"
+    "000000bf120000000f05b83b000000488b3c2510104100be101041004c89f20f05488d35a6010000ba23000000bb7f00"
+    "0000eb24488d353f010000ba29000000bb7d000000eb11488d3555010000ba2b000000bb7d000000b801000000bf0200"
+    "00000f05b8e700000089df0f05890425e0004100891c25e40041004c89ffe8dd000000e8cd000000b801000000bf0300"
+    "0000bee0004100ba080000000f05e922fdffff41b901000000e85a000000720fb854000000488b3c25001041000f05e8"
+    "91000000e9fcfcffffc70425e0004100eaffffffc70425e400410000000000e871000000b801000000bf03000000bee0"
+    "004100ba080000000f05e9c6fcffffb8e700000031ff0f054d85c9741a48893a4883c2084889e94829f9761831c0f2ae"
+    "751249ffc975e648c702000000004883c208f8c3f9c3b8210000004489e7be010000000f05b8210000004489efbe0200"
+    "00000f05c34c89e7e8030000004c89ef4885ff7807b8030000000f05c3"
+) + (
+    b"cgroup.procs\0"
+    b"svcctl: cannot join the program's cgroup\n"
+    b"svcctl: cannot enter the working directory\n"
+    b"svcctl: cannot execute the program\n"
+)
+#: launcher.S's BSS and BSS_SIZE: zeroed memory for its buffers.
+BSS, BSS_SIZE = 0x410000, 0x20000
+
+_BASE = 0x400000  # where the code segment (the whole file) is mapped
+_EHDR, _PHDR = 64, 56
+_PT_LOAD, _PT_GNU_STACK = 1, 0x6474E551
+_PF_X, _PF_W, _PF_R = 1, 2, 4
+_SPAWN, _REMOVE = 1, 2
+_JOIN_FROM_INSIDE = 1
+#: Signals Python ignores, which the programs must start with at their defaults.
+DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+
+
+def image() -> bytes:
+    """The ELF file: header, three program headers (the code, read+execute; BSS, read+write;
+    a non-executable stack), then :data:`CODE`, whose first byte is the entry point."""
+    headers = _EHDR + 3 * _PHDR
+    size = headers + len(CODE)
+    elf = struct.pack(
+        "<4sBBBB8xHHIQQQIHHHHHH",
+        b"\x7fELF", 2, 1, 1, 0,  # 64-bit, little-endian, version 1, System V ABI
+        2, 62, 1,  # ET_EXEC, EM_X86_64, EV_CURRENT
+        _BASE + headers, _EHDR, 0,  # entry, program headers, no section headers
+        0, _EHDR, _PHDR, 3, 0, 0, 0,
+    )
+    code = struct.pack("<IIQQQQQQ", _PT_LOAD, _PF_R | _PF_X, 0, _BASE, _BASE, size, size, 0x1000)
+    bss = struct.pack("<IIQQQQQQ", _PT_LOAD, _PF_R | _PF_W, 0, BSS, BSS, 0, BSS_SIZE, 0x1000)
+    stack = struct.pack("<IIQQQQQQ", _PT_GNU_STACK, _PF_R | _PF_W, 0, 0, 0, 0, 0, 16)
+    return elf + code + bss + stack + CODE
+
+
+def executable() -> str | None:
+    """A path that runs the launcher for as long as this process lives, or None where it cannot run."""
+    if sys.platform != "linux" or os.uname().machine != "x86_64":
+        return None
+    import fcntl
+
+    try:
+        fd = os.memfd_create("svcctl-launcher", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    except OSError:
+        return None
+    try:
+        os.write(fd, image())
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS,
+                    fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE)
+    except OSError:
+        os.close(fd)
+        return None
+    return f"/proc/{os.getpid()}/fd/{fd}"
+
+
+class Launcher:
+    """This process's end of a running launcher: requests go out in order, replies come back in
+    order. Raises OSError (from :meth:`spawn`'s future too) once the launcher is gone."""
+
+    def __init__(self, path: str, loop: asyncio.AbstractEventLoop, *, join_from_inside: bool = False) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.pid = os.posix_spawn(path, ["svcctl-launcher"], {}, file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_DUP2, theirs.fileno(), 3),
+            ], setsigdef=DEFAULT_SIGNALS, setsigmask=())
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self._sock = ours
+        self._loop = loop
+        self._flags = _JOIN_FROM_INSIDE if join_from_inside else 0
+        #: Spawns waiting for their reply, oldest first.
+        self._replies: collections.deque[asyncio.Future[tuple[int, int]]] = collections.deque()
+        #: Requests the socket had no room for yet (it holds ten), oldest first.
+        self._backlog: collections.deque[tuple[list[bytes], list[tuple[int, int, bytes]]]] = collections.deque()
+        self._error: OSError | None = None
+        loop.add_reader(ours.fileno(), self._on_replies)
+
+    def spawn(self, cgroup: str, cwd: str, argv: list[str], env: dict[str, str], stdout: int,
+              stderr: int) -> asyncio.Future[tuple[int, int]]:
+        """Start ``argv`` (``argv[0]`` a path) in a new cgroup ``cgroup`` ("": none). Resolves with
+        (pid, errno of making the cgroup); pid is -errno if the program was not started.
+        ``stdout`` and ``stderr`` must stay open until then."""
+        strings = [os.fsencode(s) for s in (cgroup, cwd, *argv)]
+        strings += [os.fsencode(k) + b"=" + os.fsencode(v) for k, v in env.items()]
+        blob = b"\0".join(strings) + b"\0"
+        if blob.count(0) != len(strings):
+            raise ValueError("embedded null byte")
+        future = self._loop.create_future()
+        if self._error is not None:
+            future.set_exception(self._error)
+            return future
+        self._replies.append(future)  # before the send: a failing send fails it
+        header = struct.pack("<4I", _SPAWN, len(argv), len(env), self._flags)
+        self._send([header, blob], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("2i", stdout, stderr))])
+        return future
+
+    def remove(self, cgroup: str) -> None:
+        """Remove the (empty) cgroup ``cgroup``, in order after the requests before."""
+        if self._error is None:
+            self._send([struct.pack("<4I", _REMOVE, 0, 0, 0), os.fsencode(cgroup) + b"\0"], [])
+
+    def _send(self, data: list[bytes], fds: list[tuple[int, int, bytes]]) -> None:
+        if not self._backlog:
+            try:
+                self._sock.sendmsg(data, fds)
+                return
+            except BlockingIOError:
+                self._loop.add_writer(self._sock.fileno(), self._flush)
+            except OSError as exc:
+                return self._fail(exc)
+        self._backlog.append((data, fds))
+
+    def _flush(self) -> None:
+        backlog = self._backlog
+        try:
+            while backlog:
+                self._sock.sendmsg(*backlog[0])
+                backlog.popleft()
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            return self._fail(exc)
+        self._loop.remove_writer(self._sock.fileno())
+
+    def _on_replies(self) -> None:
+        try:
+            while True:
+                reply = self._sock.recv(8)
+                if not reply:
+                    return self._fail(BrokenPipeError("the launcher ended"))
+                self._replies.popleft().set_result(struct.unpack("<ii", reply))
+        except BlockingIOError:
+            pass
+        except OSError as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        """The launcher is gone: every request waiting fails with ``exc``, and so do later ones."""
+        self._error = exc
+        self._detach()
+        self._backlog.clear()
+        while self._replies:
+            future = self._replies.popleft()
+            if not future.done():
+                future.set_exception(exc)
+
+    def _detach(self) -> None:
+        if not self._loop.is_closed():
+            self._loop.remove_reader(self._sock.fileno())
+            self._loop.remove_writer(self._sock.fileno())
+
+    def close(self) -> None:
+        """End the launcher (it exits at the end of its socket) and reap it; spawns still
+        waiting for their reply fail."""
+        if self._sock.fileno() < 0:
+            return
+        self._fail(BrokenPipeError("the launcher was closed"))
+        self._sock.close()
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
