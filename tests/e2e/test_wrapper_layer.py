@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from svcctl.wrapper.posix import PosixProcessLayer
-from svcctl.wrapper.process import INTERRUPT, KILL
+from svcctl.wrapper.process import INTERRUPT, KILL, Program
 
 # A program that forks a grandchild into a session of its own, ignoring the polite signals.
 TREE = "trap '' INT TERM; setsid sh -c \"trap '' INT TERM; echo \\$\\$ > $0; exec sleep 300\" & exec sleep 300"
@@ -93,3 +94,54 @@ def test_a_stop_right_after_the_spawn_reaches_the_whole_tree(cgroups: bool, laun
         assert left == []
     else:
         assert not set(left) & set(mains)
+
+
+def test_a_kill_while_the_program_is_being_started_ends_it_at_once(tmp_path: Path) -> None:
+    """The launcher answers a start asynchronously: a kill of the wrapper that lands before the
+    answer must still end the program at once, not through the polite stop chain (30 s here,
+    which this program would sit out, as it ignores SIGINT and SIGTERM)."""
+    from svcctl.wrapper.settings import Settings
+    from svcctl.wrapper.supervisor import Supervisor
+
+    class Held(PosixProcessLayer):
+        """The real layer, whose start waits until the test lets it go on."""
+
+        def __init__(self) -> None:
+            super().__init__(use_cgroups=False)
+            self.starting = asyncio.Event()
+            self.go_on = asyncio.Event()
+
+        async def start(self, *args: Any, **kwargs: Any) -> Program:
+            self.starting.set()
+            await self.go_on.wait()
+            return await super().start(*args, **kwargs)
+
+    class Quiet:
+        def status(self, *args: int) -> None:
+            pass
+
+        def event(self, level: str, text: str) -> None:
+            pass
+
+        def crash(self, code: int) -> None:
+            pass
+
+    async def run() -> int:
+        layer = Held()
+        dword = 4
+        settings = Settings({"Application": (1, "/bin/sh"),
+                             "AppParameters": (1, "-c \"trap '' INT TERM; exec sleep 300\""),
+                             "AppStopMethodConsole": (dword, 15000), "AppStopMethodWindow": (dword, 15000)})
+        sup = Supervisor("held", settings, layer, Quiet(), {"PATH": "/usr/bin:/bin"}, [], bytearray(65536))
+        task = asyncio.ensure_future(sup.run())
+        try:
+            await asyncio.wait_for(layer.starting.wait(), 10)
+            sup.kill()  # the program does not exist yet
+            layer.go_on.set()
+            await asyncio.wait_for(task, 10)  # not the 30 s of the polite chain
+            assert sup.program is not None
+            return sup.program.exited.result()
+        finally:
+            layer.close()
+
+    assert asyncio.run(run()) == -9  # SIGKILL
