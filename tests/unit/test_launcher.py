@@ -43,11 +43,14 @@ def test_code_is_the_assembled_source(tmp_path: Path) -> None:
     assert (tmp_path / "launcher.bin").read_bytes() == launcher.CODE
 
 
-def with_launcher(body: Callable[[launcher.Launcher], Awaitable[Any]], join_from_inside: bool = False) -> Any:
+def with_launcher(body: Callable[[launcher.Launcher], Awaitable[Any]], join_from_inside: bool = False,
+                  failed: list[str] | None = None) -> Any:
+    """Run ``body`` with a launcher; removals it could not do go to ``failed``."""
     async def run() -> Any:
         path = launcher.executable()
         assert path is not None
-        spawner = launcher.Launcher(path, asyncio.get_running_loop(), join_from_inside=join_from_inside)
+        spawner = launcher.Launcher(path, asyncio.get_running_loop(), join_from_inside=join_from_inside,
+                                    removal_failed=(failed if failed is not None else []).append)
         try:
             return await body(spawner)
         finally:
@@ -67,6 +70,13 @@ async def output_of(spawner: launcher.Launcher, argv: list[str], cgroup: str = "
         data = out.read()
     code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) if pid > 0 else pid
     return pid, cgroup_errno, code, data
+
+
+async def after_removals(spawner: launcher.Launcher) -> None:
+    """Until the removals asked for so far are answered: they leave at the end of this loop
+    iteration, and a spawn sent after them is answered after them."""
+    await asyncio.sleep(0)
+    await output_of(spawner, ["/bin/true"])
 
 
 def test_a_program_gets_exactly_what_was_asked_for(tmp_path: Path) -> None:
@@ -108,7 +118,7 @@ def test_a_program_is_in_its_cgroup_from_its_first_instruction(join_from_inside:
     async def body(sp: launcher.Launcher) -> tuple[int, int, int, bytes]:
         result = await output_of(sp, [sys.executable, "-c", REPORT], cgroup=cgroup)
         sp.remove(cgroup)
-        await output_of(sp, ["/bin/true"])  # served after the removal
+        await after_removals(sp)
         return result
 
     pid, cgroup_errno, code, out = with_launcher(body, join_from_inside)
@@ -140,13 +150,35 @@ def test_where_clone3_is_refused_the_program_joins_from_inside_and_says_if_it_ca
         first = await output_of(sp, ["/bin/true"], cgroup=str(not_a_cgroup))
         made = not_a_cgroup.is_dir()
         sp.remove(str(not_a_cgroup))
-        await output_of(sp, ["/bin/true"])
+        await after_removals(sp)
         return first, made
 
     (pid, cgroup_errno, code, out), made = with_launcher(body)
     assert pid > 0 and cgroup_errno == 0 and made
     assert (code, out) == (125, b"svcctl: cannot join the program's cgroup\n")
     assert not not_a_cgroup.exists()  # removed, in order
+
+
+def test_removals_go_together_and_a_request_that_failed_is_handed_back(tmp_path: Path) -> None:
+    """Removals asked for in one loop iteration are one request; the launcher says how many of
+    it failed, not which, so all of a failed request come back for the caller to retry."""
+    full = tmp_path / "full"
+    (full / "inside").mkdir(parents=True)
+    alone, beside = tmp_path / "alone", tmp_path / "beside"
+    alone.mkdir()
+    beside.mkdir()
+
+    async def body(sp: launcher.Launcher) -> None:
+        sp.remove(str(alone))
+        await after_removals(sp)
+        sp.remove(str(full))  # not empty: ENOTEMPTY
+        sp.remove(str(beside))
+        await after_removals(sp)
+
+    failed: list[str] = []
+    with_launcher(body, failed=failed)
+    assert failed == [str(full), str(beside)]
+    assert full.exists() and not alone.exists() and not beside.exists()
 
 
 def test_a_cgroup_that_cannot_be_made_is_reported_and_the_program_runs_without_it(tmp_path: Path) -> None:
@@ -198,9 +230,13 @@ def test_requests_fail_once_the_launcher_is_gone_and_it_ends_with_its_socket() -
         with pytest.raises(OSError):
             while True:  # the first request after its death, or the next one, fails
                 assert asyncio.get_running_loop().time() < deadline
+                sp.remove("/gone/a")
                 await sp.spawn("", "/", ["/bin/true"], {}, 1, 2)
+        sp.remove("/gone/b")
 
-    with_launcher(body)
+    failed: list[str] = []
+    with_launcher(body, failed=failed)
+    assert failed and set(failed) == {"/gone/a", "/gone/b"}  # handed back, none lost
 
     async def closes(sp: launcher.Launcher) -> int:
         sp.close()  # the launcher exits at the end of its socket and is reaped

@@ -4,7 +4,7 @@
 #     launcher         fd 0, 1, 2: /dev/null; fd 3: a SOCK_SEQPACKET socket to the daemon
 #
 # Each request is one message: a header of four u32 (op, argc, envc, flags), then NUL-terminated
-# strings. Requests are served in order; a spawn is answered with one 8-byte message.
+# strings. Requests are served in order, each answered with one 8-byte message.
 #
 #   op 1, spawn: strings CGROUP ("": none), DIRECTORY, argv[0..argc), env[0..envc); two
 #     descriptors (SCM_RIGHTS): the program's stdout and stderr. CGROUP is made (mkdir), then the
@@ -17,7 +17,9 @@
 #     before anything else.
 #     The program's own failures go to its stderr, as its exit: 125 (cannot join the cgroup,
 #     cannot enter the directory) or 127 (cannot execute), with a one-line message.
-#   op 2, remove: string CGROUP; rmdir(CGROUP). No reply.
+#   op 2, remove: strings CGROUP[0..argc); rmdir of each. Reply: i32 how many failed, i32 the
+#     last failure's errno.
+#   A malformed request of either op is answered -EINVAL; a message that is neither, not at all.
 #
 # End of the socket (the daemon closed it, or died): the launcher exits.
 # svcctl/wrapper/launcher.py carries the assembled bytes (CODE) and builds the ELF around them;
@@ -232,17 +234,40 @@ parent:                                 # rax: the pid or -errno
     jmp     next
 
 remove:
-    mov     $1, %r9d
+    mov     BUF+4, %r9d                 # argc: how many, 1 to NPTRS - 1
+    test    %r9d, %r9d
+    jz      bad
+    cmp     $NPTRS - 1, %r9d
+    jae     bad
     call    take
-    jc      drop
+    jc      bad
+    call    close_streams               # none were sent; if some were, they go
+    mov     $-1, %r13
+    mov     $-1, %r15                   # no cgroup descriptor to close
+    xor     %ebx, %ebx                  # rbx: the last errno
+    xor     %r14d, %r14d                # r14: how many failed
+    mov     $PTRS, %r12d
+1:  mov     (%r12), %rdi
+    test    %rdi, %rdi
+    jz      2f
     mov     $84, %eax                   # rmdir(CGROUP)
-    mov     PTRS, %rdi
     syscall
+    add     $8, %r12
+    test    %eax, %eax
+    jns     1b
+    neg     %eax
+    mov     %eax, %ebx
+    inc     %r14d
+    jmp     1b
+2:  mov     $-1, %r12                   # no streams to close
+    mov     %r14d, %eax
+    jmp     parent
+
 drop:
     call    close_streams
     jmp     next
 
-bad:                                    # a malformed spawn: reply -EINVAL
+bad:                                    # a malformed request: reply -EINVAL
     movl    $-22, REPLY
     movl    $0, REPLY+4
     call    close_streams

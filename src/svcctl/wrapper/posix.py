@@ -26,6 +26,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import (
@@ -95,14 +96,16 @@ def _cgroup_base() -> str | None:
 
 
 class PosixProgram(TreeWait):
-    __slots__ = ("pid", "exited", "_popen", "_loop", "_cgroup", "_pidfd")
+    __slots__ = ("pid", "exited", "_popen", "_loop", "_cgroup", "_remove", "_pidfd")
 
     def __init__(self, pid: int, popen: subprocess.Popen[bytes] | None, cgroup: str | None,
-                 loop: asyncio.AbstractEventLoop) -> None:
+                 loop: asyncio.AbstractEventLoop, remove: Callable[[str], object] | None = None) -> None:
+        """``remove(cgroup)`` removes the cgroup once the tree is gone (None: rmdir from here)."""
         self.pid = pid
         self._popen = popen
         self._loop = loop
         self._cgroup = cgroup
+        self._remove = remove
         self.exited: asyncio.Future[int] = loop.create_future()
         self._pidfd = os.pidfd_open(self.pid)
         loop.add_reader(self._pidfd, self._on_exit)
@@ -166,7 +169,10 @@ class PosixProgram(TreeWait):
 
     def release(self) -> None:
         if self._cgroup is not None:
-            _remove_cgroup(self._loop, self._cgroup, 100)
+            if self._remove is not None:
+                self._remove(self._cgroup)
+            else:
+                _remove_cgroup(self._loop, self._cgroup, 100)
             self._cgroup = None
 
 
@@ -293,7 +299,8 @@ class PosixProcessLayer:
                         if cgroup is not None and not cgroup_errno:
                             _rmdir(cgroup)
                         raise _win32_code(OSError(-pid, os.strerror(-pid)), argv[0], cwd)
-                    return PosixProgram(pid, None, None if cgroup_errno else cgroup, asyncio.get_running_loop())
+                    return PosixProgram(pid, None, None if cgroup_errno else cgroup, asyncio.get_running_loop(),
+                                        launcher.remove)
         return self._start_here(argv, cwd, env, stdout, stderr, cgroup, switch)
 
     def _launcher(self) -> launcher.Launcher | None:
@@ -303,12 +310,18 @@ class PosixProcessLayer:
         if not self._launcher_path:
             return None
         if self._running is None:
+            loop = asyncio.get_running_loop()
             try:
-                self._running = launcher.Launcher(self._launcher_path, asyncio.get_running_loop())
+                self._running = launcher.Launcher(self._launcher_path, loop, removal_failed=self._remove_here)
             except OSError:  # not runnable here (memfds mounted noexec, a policy)
                 self._launcher_path = ""
                 return None
         return self._running
+
+    def _remove_here(self, cgroup: str) -> None:
+        """A cgroup the launcher did not remove: try from here (after close, the sweep does)."""
+        if not self._closed:
+            _remove_cgroup(asyncio.get_running_loop(), cgroup, 100)
 
     def _start_here(self, argv: list[str], cwd: str, env: dict[str, str], stdout: int, stderr: int,
                     cgroup: str | None, switch: dict[str, Any]) -> Program:
