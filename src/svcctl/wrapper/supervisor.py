@@ -374,10 +374,11 @@ class Supervisor:
                                                f"({failures} failed probes; last: {error}): restarting it.")
                 return
 
-    async def _end_tree(self) -> None:
-        """The main process ended: nothing it started may outlive it."""
+    async def _end_tree(self, gone: bool = False) -> None:
+        """The main process ended: nothing it started may outlive it (``gone``: the whole tree
+        is known to be gone already)."""
         program = self.program
-        if program is not None and program.alive():
+        if program is not None and not gone and program.alive():
             program.signal(KILL)
             await program.gone(self.settings["AppStopMethodThreads"] / 1000)
         for relay in self._relays:
@@ -407,7 +408,7 @@ class Supervisor:
                 if left <= 0:
                     break
                 if await program.gone(min(left, TICK_S)):
-                    await self._end_tree()
+                    await self._end_tree(gone=True)
                     return
                 if report:
                     self._report(State.STOP_PENDING, wait_hint=int(remaining - (ms - left * 1000)) + 1000)
