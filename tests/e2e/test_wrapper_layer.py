@@ -25,16 +25,17 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _launcher_running() -> bool:
-    """Whether one of this process's children is the launcher (its argv[0] says so)."""
-    children = Path(f"/proc/self/task/{os.getpid()}/children").read_text().split()
-    for pid in children:
+def _launcher_pid() -> int | None:
+    """This process's child that is the launcher (its argv[0] says so; the oldest such, as the
+    programs it clones carry that argv until they exec), if one runs."""
+    found = []
+    for pid in Path(f"/proc/self/task/{os.getpid()}/children").read_text().split():
         try:
-            if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"svcctl-launcher\0"):
-                return True
+            if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"svcctl-launcher\0") and _alive(int(pid)):
+                found.append((int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]), int(pid)))
         except OSError:
             pass
-    return False
+    return min(found)[1] if found else None
 
 
 @pytest.mark.parametrize(("cgroups", "launch"), [(True, True), (True, False), (False, True), (False, False)],
@@ -59,7 +60,7 @@ def test_a_stop_right_after_the_spawn_reaches_the_whole_tree(cgroups: bool, laun
                     os.close(null)
                 mains.append(program.pid)
                 if i == 0:
-                    assert _launcher_running() is launch
+                    assert (_launcher_pid() is not None) is launch
                 # Half are killed at once (the program may not have joined its cgroup yet), half
                 # asked politely once the grandchild exists, then killed: either way, every
                 # process of the tree must end.
@@ -145,3 +146,36 @@ def test_a_kill_while_the_program_is_being_started_ends_it_at_once(tmp_path: Pat
             layer.close()
 
     assert asyncio.run(run()) == -9  # SIGKILL
+
+
+@pytest.mark.parametrize("cgroups", [True, False], ids=["cgroup", "pgroup"])
+def test_when_the_launcher_dies_programs_start_from_the_daemon(cgroups: bool, tmp_path: Path) -> None:
+    if cgroups and os.geteuid() != 0:
+        pytest.skip("cgroups are made by root or in a delegated subtree")
+
+    async def start(layer: PosixProcessLayer, i: int) -> Program:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            return await layer.start(["/bin/sleep", "300"], str(tmp_path), {}, null, null, f"d{i}")
+        finally:
+            os.close(null)
+
+    async def run() -> None:
+        layer = PosixProcessLayer(use_cgroups=cgroups)
+        try:
+            first = await start(layer, 0)
+            launcher_pid = _launcher_pid()
+            assert launcher_pid is not None
+            os.kill(launcher_pid, 9)
+            second = await start(layer, 1)  # the death shows here, or at the next start
+            third = await start(layer, 2)
+            assert _launcher_pid() is None
+            for program in (first, second, third):
+                assert _alive(program.pid)
+                program.signal(KILL)
+                assert await program.gone(10)
+                program.release()
+        finally:
+            layer.close()
+
+    asyncio.run(run())

@@ -281,11 +281,11 @@ class PosixProcessLayer:
                 groups = ",".join(map(str, account.groups))
                 argv = [SETPRIV, f"--reuid={account.uid}", f"--regid={account.gid}",
                         f"--groups={groups}" if groups else "--clear-groups", "--", *argv]
-            launcher = self._launcher()
-            if launcher is not None:
+            running = self._launcher()
+            if running is not None:
                 try:
-                    pid, cgroup_errno = await launcher.spawn(cgroup or "", os.path.abspath(cwd), argv, env,
-                                                             stdout, stderr)
+                    pid, cgroup_errno = await running.spawn(cgroup or "", os.path.abspath(cwd), argv, env,
+                                                            stdout, stderr)
                 except OSError:
                     # It is gone, maybe after it cloned the program: end what may have started in
                     # the cgroup, then spawn from here, now and from now on.
@@ -300,7 +300,7 @@ class PosixProcessLayer:
                             _rmdir(cgroup)
                         raise _win32_code(OSError(-pid, os.strerror(-pid)), argv[0], cwd)
                     return PosixProgram(pid, None, None if cgroup_errno else cgroup, asyncio.get_running_loop(),
-                                        launcher.remove)
+                                        running.remove)
         return self._start_here(argv, cwd, env, stdout, stderr, cgroup, switch)
 
     def _launcher(self) -> launcher.Launcher | None:
