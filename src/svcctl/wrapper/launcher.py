@@ -231,7 +231,7 @@ class Launcher:
                     if reply != _REMOVED:  # some failed: which is not said, so all are handed back
                         for cgroup in waiting:
                             self._removal_failed(cgroup)
-                else:
+                elif not waiting.done():  # else its start was cancelled (only as a loop is torn down)
                     waiting.set_result(struct.unpack("<ii", reply))
         except BlockingIOError:
             pass
