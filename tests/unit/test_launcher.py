@@ -181,6 +181,22 @@ def test_removals_go_together_and_a_request_that_failed_is_handed_back(tmp_path:
     assert full.exists() and not alone.exists() and not beside.exists()
 
 
+def test_more_removals_than_one_request_holds_are_split(tmp_path: Path) -> None:
+    """3,000 paths of ~60 bytes: more than the launcher's 64 KiB request buffer takes at once."""
+    paths = [tmp_path / f"cgroup-{i:05d}" for i in range(3000)]
+    for path in paths:
+        path.mkdir()
+
+    async def body(sp: launcher.Launcher) -> None:
+        for path in paths:
+            sp.remove(str(path))
+        await after_removals(sp)
+
+    failed: list[str] = []
+    with_launcher(body, failed=failed)
+    assert failed == [] and list(tmp_path.iterdir()) == []
+
+
 def test_a_cgroup_that_cannot_be_made_is_reported_and_the_program_runs_without_it(tmp_path: Path) -> None:
     pid, cgroup_errno, code, out = with_launcher(
         lambda sp: output_of(sp, ["/bin/echo", "ran"], cgroup=str(tmp_path / "no" / "such")))

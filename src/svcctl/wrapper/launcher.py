@@ -182,20 +182,22 @@ class Launcher:
                 self._removal_failed(cgroup)
             return
         batch: list[str] = []
+        paths: list[bytes] = []  # batch's, encoded and terminated
         size = 0
         for cgroup in cgroups:
             path = os.fsencode(cgroup) + b"\0"
             if batch and size + len(path) > _REQUEST_BYTES:
-                self._send_removal(batch)
-                batch, size = [], 0
+                self._send_removal(batch, paths)
+                batch, paths, size = [], [], 0
             batch.append(cgroup)
+            paths.append(path)
             size += len(path)
-        self._send_removal(batch)
+        self._send_removal(batch, paths)
 
-    def _send_removal(self, batch: list[str]) -> None:
+    def _send_removal(self, batch: list[str], paths: list[bytes]) -> None:
         self._replies.append(batch)
-        blob = b"".join(os.fsencode(cgroup) + b"\0" for cgroup in batch)
-        self._send([struct.pack("<4I", _REMOVE, len(batch), 0, 0), blob], [])
+        # Joined: one buffer each would be one iovec each, and a message takes at most 1024.
+        self._send([struct.pack("<4I", _REMOVE, len(batch), 0, 0), b"".join(paths)], [])
 
     def _send(self, data: list[bytes], fds: list[tuple[int, int, bytes]]) -> None:
         if not self._backlog:
