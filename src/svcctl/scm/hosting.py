@@ -24,6 +24,8 @@ from .oslayer import Process, Spawner
 
 TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml)
 if TYPE_CHECKING:
+    from mmap import mmap
+
     from ..accounts import Account
 
 
@@ -58,7 +60,7 @@ class HostingSpawner:
         self.inner = inner
         self.db = db
         self.layer = layer or PosixProcessLayer()
-        self._scratch: bytearray | None = None  # one log read buffer for every hosted wrapper
+        self._scratch: mmap | None = None  # one log read buffer for every hosted wrapper
 
     def host_inline(self, argv: list[str], host: Host, account: Account | None = None) -> Process | None:
         if not is_wrapper_command(argv):

@@ -23,6 +23,8 @@ from .settings import Settings, system_environment
 from .supervisor import Supervisor
 
 if TYPE_CHECKING:
+    from mmap import mmap
+
     from ..accounts import Account
 
 #: The one entry of the wrapper's service table: an own-process image answers to any name (B54).
@@ -37,7 +39,7 @@ class WrapperHost:
 
     def __init__(self, read_parameters: ReadParameters, layer: ProcessLayer,
                  environment: Callable[[str, Account | None], dict[str, str]] = system_environment,
-                 scratch: bytearray | None = None, account: Account | None = None) -> None:
+                 scratch: mmap | None = None, account: Account | None = None) -> None:
         self.read_parameters = read_parameters
         self.layer = layer
         self.environment = environment

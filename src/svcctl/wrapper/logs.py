@@ -14,6 +14,11 @@ import asyncio
 import os
 import time
 
+TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml): typing is never imported at run time
+
+if TYPE_CHECKING:
+    from mmap import mmap
+
 #: Bytes read per call, and the pipe size asked for: four times a default pipe, so a busy
 #: program is drained in few calls, yet small enough that the shared buffer stays cheap.
 CHUNK = 256 * 1024
@@ -118,16 +123,21 @@ class LogFile:
             self.fd = -1
 
 
-def scratch_buffer() -> bytearray:
-    """A read buffer for :class:`Relay` (one per event loop is enough)."""
-    return bytearray(CHUNK)
+def scratch_buffer() -> mmap:
+    """A read buffer for :class:`Relay` (one per event loop is enough). An anonymous mapping,
+    not a bytearray: a bytearray is zeroed, so all 256 KiB were resident from the first wrapped
+    program on; a mapping's pages take memory only once a read has filled them, and the
+    stderr of a program that prints little touches one."""
+    import mmap
+
+    return mmap.mmap(-1, CHUNK)
 
 
 class Relay:
     """Copies one pipe into a :class:`LogFile` (or nowhere) on the event loop, keeping a tail."""
 
     def __init__(
-        self, read_fd: int, sink: LogFile | None, scratch: bytearray, *, timestamps: bool = False,
+        self, read_fd: int, sink: LogFile | None, scratch: mmap, *, timestamps: bool = False,
         keep_tail: bool = False,
     ) -> None:
         """``scratch`` is the read buffer; every relay of one event loop can share one, since

@@ -37,6 +37,8 @@ from ..types import Accept, Control, State
 from .logs import LogFile, Relay
 
 if TYPE_CHECKING:
+    from mmap import mmap
+
     from ..accounts import Account
     from .probes import Probe
 from .process import CLOSE, INTERRUPT, KILL, ProcessLayer, Program, wake_waiter
@@ -112,7 +114,7 @@ def _entries(lines: tuple[str, ...]) -> dict[str, str]:
 
 class Supervisor:
     def __init__(self, name: str, settings: Settings, layer: ProcessLayer, reporter: Reporter,
-                 base_env: dict[str, str], args: list[str], scratch: bytearray,
+                 base_env: dict[str, str], args: list[str], scratch: mmap,
                  account: Account | None = None, relay: type[Relay] = Relay) -> None:
         self.name = name
         self.settings = settings

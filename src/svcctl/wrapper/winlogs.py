@@ -18,6 +18,10 @@ import time
 
 from .logs import CHUNK, TAIL_BYTES, LogFile, Relay
 
+TYPE_CHECKING = False  # true for mypy (always_true in pyproject.toml)
+if TYPE_CHECKING:
+    from mmap import mmap
+
 #: Chunks read but not yet written: 1 MiB at most per pipe.
 IN_FLIGHT = 4
 #: How long close() waits for the pipe's end once the program's tree is gone.
@@ -28,7 +32,7 @@ class ThreadRelay(Relay):
     """A :class:`~.logs.Relay` (same constructor, tail and ``last_lines``) for Windows pipes."""
 
     def __init__(
-        self, read_fd: int, sink: LogFile | None, scratch: bytearray, *, timestamps: bool = False,
+        self, read_fd: int, sink: LogFile | None, scratch: mmap, *, timestamps: bool = False,
         keep_tail: bool = False,
     ) -> None:
         """``scratch`` is unused: each read returns its own buffer, handed across threads."""
