@@ -23,6 +23,11 @@ spawner, a ``cat`` relay and supervisord, side by side in one run.
 * **RSS** (judged, <= 20 MiB): the daemon (which hosts every wrapper) and its launcher (the
   static program that starts the wrapped programs) with all 200 running;
   supervisord's for comparison.
+* **asyncio floor** (diagnostic, not judged): ``bench/floor_server.py``, a process with the
+  daemon's interpreter, asyncio and sqlite3 and nothing of an SCM, that starts the 200 sleeps in
+  sessions of their own and, on a pipelined request per program, sends SIGINT to its group and
+  answers once its pidfd says it exited and it is reaped. Its stop time and its RSS with all
+  200 running are what no SCM written in Python on asyncio can beat on this machine.
 * **Log capture** (judged, >= 1000 MiB/s): ``dd`` writes ``--mib`` MiB of zeros in 1 MiB blocks to
   standard output; time until the log file holds all of it. Floor: dd straight into the file;
   ``cat`` relay: ``dd | cat > file``; svcctl: a wrapped dd with AppStdout; supervisord: a program
@@ -40,6 +45,7 @@ import argparse
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -69,6 +75,7 @@ from svcctl.types import Control, State
 from svcctl.wrapper import wrapper_image_path
 
 SLEEP = shutil.which("sleep") or "/bin/sleep"
+FLOOR = Path(__file__).resolve().parent / "floor_server.py"
 DD = shutil.which("dd") or "/bin/dd"
 
 
@@ -94,6 +101,27 @@ def bare(n: int) -> tuple[float, float]:
     for p in procs:
         p.wait()
     return start, time.perf_counter() - t0
+
+
+def floor(n: int) -> tuple[float, int]:
+    """bench/floor_server.py with n sleeps: the time to stop them all on request, and its RSS
+    (KiB) with all running."""
+    ours, theirs = socket.socketpair()
+    proc = subprocess.Popen([sys.executable, str(FLOOR), str(n), str(theirs.fileno()), SLEEP],
+                            pass_fds=(theirs.fileno(),))
+    theirs.close()
+    try:
+        answers = ours.makefile("rb")
+        word, rss = answers.readline().split()
+        assert word == b"ready", word
+        t0 = time.perf_counter()
+        ours.sendall(b"".join(b"%d\n" % i for i in range(n)))
+        assert sorted(int(answers.readline()) for _ in range(n)) == list(range(n))
+        return time.perf_counter() - t0, int(rss)
+    finally:
+        proc.kill()
+        proc.wait()
+        ours.close()
 
 
 def count(mgr: Manager, state: State) -> int:
@@ -280,11 +308,11 @@ def _measure(a: argparse.Namespace, sup_desc: str) -> int:
     quiet = wait_quiet()
     log(quiet)
     began = time.perf_counter()
-    keys = ("bare", "cgroup", "cgroup1", "pgroup", "supervisord")
+    keys = ("bare", "cgroup", "cgroup1", "pgroup", "floor", "supervisord")
     results: dict[str, list[tuple[float, float]]] = {k: [] for k in keys}
     runners = {"cgroup": Wrapped(a.n, cgroups=True), "pgroup": Wrapped(a.n, cgroups=False)}
     sup = Supervisord(a.supervisor_venv, sleep_programs(a.n))
-    sup_rss = 0
+    sup_rss = floor_rss = 0
     try:
         for rep in range(a.reps + 1):  # the first round warms up and is not recorded
             order = [*keys[rep % len(keys):], *keys[:rep % len(keys)]]
@@ -294,6 +322,10 @@ def _measure(a: argparse.Namespace, sup_desc: str) -> int:
                 elif key == "supervisord":
                     figures = supervisord_run(sup)
                     sup_rss = max(sup_rss, proc_status(sup.proc.pid, "VmRSS"))
+                elif key == "floor":
+                    stop, rss_kib = floor(a.n)
+                    figures = (float("nan"), stop)
+                    floor_rss = max(floor_rss, rss_kib)
                 elif key == "cgroup1":
                     figures = runners["cgroup"].run(pipelined=False)
                 else:
@@ -301,6 +333,8 @@ def _measure(a: argparse.Namespace, sup_desc: str) -> int:
                 if rep:
                     results[key].append(figures)
                 rss = f", RSS {runners[key[:6]].rss_kib / 1024:.1f} MiB" if key[:6] in runners else ""
+                if key == "floor":
+                    rss = f", RSS {floor_rss / 1024:.1f} MiB"
                 log(f"rep {rep} {key}: start {figures[0] * 1000:.0f} ms, stop {figures[1] * 1000:.0f} ms{rss}")
         logs: dict[str, list[float]] = {k: [] for k in ("direct", "cat", "svcctl", "supervisord")}
         work = Path(tempfile.mkdtemp(prefix="svcctl-bench-log-"))
@@ -325,13 +359,13 @@ def _measure(a: argparse.Namespace, sup_desc: str) -> int:
         sup.close()
         for r in runners.values():
             r.close()
-    report(a, results, logs, {k: r.rss_kib for k, r in runners.items()}, sup_rss, sup_desc, quiet,
+    report(a, results, logs, {k: r.rss_kib for k, r in runners.items()}, sup_rss, floor_rss, sup_desc, quiet,
            time.perf_counter() - began, {k: r.not_yet_execd for k, r in runners.items()})
     return 0
 
 
 def report(a: argparse.Namespace, results: dict[str, list[tuple[float, float]]], logs: dict[str, list[float]],
-           rss: dict[str, int], sup_rss: int, sup_desc: str, quiet: str, took: float,
+           rss: dict[str, int], sup_rss: int, floor_rss: int, sup_desc: str, quiet: str, took: float,
            execs: dict[str, dict[str, int]]) -> None:
     m = machine()
     starts = {k: [s for s, _ in v] for k, v in results.items()}
@@ -349,17 +383,18 @@ def report(a: argparse.Namespace, results: dict[str, list[tuple[float, float]]],
           f"{source_revision()}; {sup_desc}. {a.n} programs, {a.reps} reps after a warm-up, {quiet}; "
           f"{took:.0f} s in all.\n")
     print("| Measure | bare spawner | svcctl, cgroup per program (judged) | same, one call at a time | "
-          "svcctl, process groups | supervisord |")
-    print("|---|---|---|---|---|---|")
-    columns = ("bare", "cgroup", "cgroup1", "pgroup", "supervisord")
-    print(f"| start {a.n} until all running (ms) | " + " | ".join(ms(starts[k]) for k in columns) + " |")
-    print("| — ratio to bare (target <= 1.3x) | " + " | ".join(f"{median(starts[k]) / bs:.2f}x" for k in columns)
-          + " |")
+          "svcctl, process groups | asyncio floor (no SCM) | supervisord |")
+    print("|---|---|---|---|---|---|---|")
+    columns = ("bare", "cgroup", "cgroup1", "pgroup", "floor", "supervisord")
+    print(f"| start {a.n} until all running (ms) | "
+          + " | ".join("—" if k == "floor" else ms(starts[k]) for k in columns) + " |")
+    print("| — ratio to bare (target <= 1.3x) | "
+          + " | ".join("—" if k == "floor" else f"{median(starts[k]) / bs:.2f}x" for k in columns) + " |")
     print(f"| stop all {a.n} until gone (ms) | " + " | ".join(ms(stops[k]) for k in columns) + " |")
     print("| — ratio to bare (target <= 1.5x) | " + " | ".join(f"{median(stops[k]) / bt:.2f}x" for k in columns)
           + " |")
     print(f"| RSS with all running, MiB (target <= 20) | — | {rss['cgroup'] / 1024:.1f} | (same daemon) | "
-          f"{rss['pgroup'] / 1024:.1f} | {sup_rss / 1024:.1f} |")
+          f"{rss['pgroup'] / 1024:.1f} | {floor_rss / 1024:.1f} | {sup_rss / 1024:.1f} |")
     print()
     print("Programs still before their exec when all were RUNNING (most in a rep; the start time then "
           "runs until none is): " + ", ".join(f"{label} {pending.get(mode, 0)}" for label, pending, mode in (
