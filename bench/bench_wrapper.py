@@ -335,7 +335,8 @@ def _measure(a: argparse.Namespace, sup_desc: str) -> int:
                 rss = f", RSS {runners[key[:6]].rss_kib / 1024:.1f} MiB" if key[:6] in runners else ""
                 if key == "floor":
                     rss = f", RSS {floor_rss / 1024:.1f} MiB"
-                log(f"rep {rep} {key}: start {figures[0] * 1000:.0f} ms, stop {figures[1] * 1000:.0f} ms{rss}")
+                began_ms = "" if key == "floor" else f"start {figures[0] * 1000:.0f} ms, "
+                log(f"rep {rep} {key}: {began_ms}stop {figures[1] * 1000:.0f} ms{rss}")
         logs: dict[str, list[float]] = {k: [] for k in ("direct", "cat", "svcctl", "supervisord")}
         work = Path(tempfile.mkdtemp(prefix="svcctl-bench-log-"))
         try:
