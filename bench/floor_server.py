@@ -60,6 +60,8 @@ def main(n: int, fd: int, sleep: str) -> None:
     quiet = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
     pids = [os.posix_spawn(sleep, [sleep, "3600"], os.environ, file_actions=quiet, setsid=True) for _ in range(n)]
     sock = socket.socket(fileno=fd)
+    # Read here, not with common.proc_status: importing bench's helpers would import svcctl
+    # and add its modules to the very RSS this measures.
     with open("/proc/self/status") as f:
         rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
     sock.sendall(b"ready %d\n" % rss)
