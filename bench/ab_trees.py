@@ -6,7 +6,7 @@ Tree A is ``git archive REV src`` unpacked in a temporary directory, tree B is t
 ``src`` (with uncommitted changes). Each daemon runs with ``PYTHONPATH`` set to its tree; the
 variants alternate (ABBA...), so drift in the machine's speed hits both alike. Whole-run figures
 of ``bench_wrapper.py`` and ``bench_boot.py`` move by ±10 % from run to run on this VM, more than
-most single changes save; the daemon's CPU (from ``/proc/PID/schedstat``) moves far less.
+most single changes save; the daemon's CPU (from its process CPU-time clock) moves far less.
 
 * ``wrapper``: 200 wrapped ``sleep`` programs as in ``bench_wrapper.py``; per rep, start all
   (``start_many``) until RUNNING and stop all (``control_many``) until STOPPED: wall time and
