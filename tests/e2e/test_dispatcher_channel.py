@@ -17,6 +17,7 @@ from pathlib import Path
 
 from svcctl import wire
 from svcctl.types import Control, State
+from tests.conftest import eventually
 
 #: A ServiceMain that keeps working after reporting STOPPED, and logs what the handler saw.
 _IMAGE = """
@@ -67,17 +68,40 @@ run(Probe)
 """
 
 
+#: A Service with neither run() nor stop() of its own; ``slow-start`` makes start() wait for a
+#: stop request (one the SCM sends while the service is START_PENDING).
+_NO_RUN_IMAGE = """
+import atexit, sys
+from svcctl.svc import Service, run
+
+out = sys.argv[1]
+atexit.register(lambda: open(out + ".atexit", "w").close())
+
+
+class Probe(Service):
+    name = "probe"
+
+    def start(self, args):
+        if "slow-start" in sys.argv:
+            assert self.stopping.wait(10)
+
+
+run(Probe)
+open(out + ".after-run", "w").close()
+"""
+
+
 class Scm:
     """The SCM's end of one service process's channel."""
 
-    def __init__(self, tmp_path: Path, image: str = _IMAGE) -> None:
+    def __init__(self, tmp_path: Path, image: str = _IMAGE, *args: str) -> None:
         script = tmp_path / "image.py"
         script.write_text(image)
         self.out = tmp_path / "probe"
         self.sock, theirs = socket.socketpair()
         self.sock.settimeout(10)
         self.proc = subprocess.Popen(
-            [sys.executable, str(script), str(self.out)], pass_fds=(theirs.fileno(),),
+            [sys.executable, str(script), str(self.out), *args], pass_fds=(theirs.fileno(),),
             env={**os.environ, "SVCCTL_CHANNEL": f"fd:{theirs.fileno()}"},
         )
         theirs.close()
@@ -166,5 +190,58 @@ def test_an_overridden_stop_ends_the_default_run_without_calling_super(tmp_path)
         assert states == [State.STOP_PENDING, State.STOPPED]
         assert scm.proc.wait(10) == 0
         assert (tmp_path / "probe.stopped-by-override").exists()
+    finally:
+        scm.close()
+
+
+def _threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def test_without_run_servicemain_returns_and_the_handler_reports_stopped(tmp_path):
+    """Seed 004: with no work of its own (run() not overridden), ServiceMain returns once RUNNING
+    and the service stays RUNNING (B57); no thread waits. STOP then reports STOPPED from the
+    handler itself, before the answer, and the process finishes as after any stop."""
+    scm = Scm(tmp_path, _NO_RUN_IMAGE)
+    try:
+        scm.started()
+        eventually(lambda: _threads(scm.proc.pid) == 1, 10, "only the dispatcher's thread left")
+        scm.send({"id": 2, "op": "control", "name": "probe", "code": int(Control.INTERROGATE)})
+        assert [scm.recv(), scm.recv()] == [
+            {"op": "status", "name": "probe", "s": [16, int(State.RUNNING), 5, 0, 0, 0, 0]},
+            {"re": 2, "r": 0},
+        ]
+        scm.send({"id": 3, "op": "control", "name": "probe", "code": int(Control.STOP)})
+        rest = []
+        while (msg := scm.recv()) is not None:
+            rest.append(msg)
+        assert rest == [{"op": "status", "name": "probe", "s": [16, int(State.STOPPED), 0, 0, 0, 0, 0]},
+                        {"re": 3, "r": 0}]
+        assert scm.proc.wait(10) == 0
+        assert (tmp_path / "probe.after-run").exists()
+        assert (tmp_path / "probe.atexit").exists()
+    finally:
+        scm.close()
+
+
+def test_without_run_a_stop_during_start_ends_it_without_running(tmp_path):
+    """A stop that comes while start() works: ServiceMain has not returned, so it is the one to
+    report STOPPED once start() returned; RUNNING is never reported."""
+    scm = Scm(tmp_path, _NO_RUN_IMAGE, "slow-start")
+    try:
+        hello = scm.recv()
+        assert hello is not None
+        scm.send({"re": hello["id"], "e": 0})
+        scm.send({"id": 1, "op": "start", "name": "probe", "argv": ["probe"]})
+        assert scm.recv() == {"re": 1, "e": 0}
+        first = scm.recv()
+        assert first is not None and first["s"][1] == State.START_PENDING
+        scm.send({"id": 2, "op": "control", "name": "probe", "code": int(Control.STOP)})
+        rest = []
+        while (msg := scm.recv()) is not None:
+            rest.append(msg)
+        assert {"re": 2, "r": 0} in rest
+        assert [m["s"][1] for m in rest if m.get("op") == "status"] == [State.STOPPED]
+        assert scm.proc.wait(10) == 0
     finally:
         scm.close()
