@@ -110,7 +110,10 @@ class PosixProcess:
     def _on_pidfd(self) -> None:
         self._loop.remove_reader(self._pidfd)
         os.close(self._pidfd)
-        # It has exited: reap it here, without Popen.wait's locking and polling machinery.
+        # It has exited, and is not reaped yet: its pid, which names its process group, cannot
+        # belong to another process. Whatever it left in its session goes now (no orphans);
+        # then it is reaped here, without Popen.wait's locking and polling machinery.
+        self._kill_group(SIGKILL)
         try:
             code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
         except ChildProcessError:
@@ -120,15 +123,23 @@ class PosixProcess:
 
     def _wait_blocking(self) -> None:
         code = self._popen.wait()
-        self._loop.call_soon_threadsafe(self._finish, code)
+        self._loop.call_soon_threadsafe(self._finish_reaped, code)
+
+    def _finish_reaped(self, code: int) -> None:
+        # Without a pidfd the group can only be ended after the reap, as it always was.
+        self._kill_group(SIGKILL)
+        self._finish(code)
 
     def _finish(self, code: int) -> None:
-        # The main process is gone; whatever it left in its session goes with it (no orphans).
-        self.kill_tree(SIGKILL)
         if not self.exited.done():
             self.exited.set_result(code)
 
     def kill_tree(self, sig: int = SIGKILL) -> None:
+        if self.exited.done():
+            return  # reaped, its group ended then: the pid may name another process's group now
+        self._kill_group(sig)
+
+    def _kill_group(self, sig: int) -> None:
         try:
             os.killpg(self.pid, sig)
         except (ProcessLookupError, PermissionError):
