@@ -132,7 +132,9 @@ def _control_dword(db: Database, name: str, default: int) -> int:
     return int(value[1]) if value and value[0] == REG_DWORD and isinstance(value[1], int) else default
 
 
-async def serve(opts: Options) -> int:
+async def serve(opts: Options, keep: list[object] | None = None) -> int:
+    """Serve until SIGTERM or SIGINT, then shut down (B132-B137). What serve built is handed to
+    ``keep`` at the end, when the caller is about to leave without interpreter teardown."""
     home = opts.home
     os.umask(0o077)  # the database, event log and lock are the daemon's alone
     os.makedirs(home, mode=0o700, exist_ok=True)
@@ -205,6 +207,8 @@ async def serve(opts: Options) -> int:
     spawner.close()
     db.close()
     lock.close()
+    if keep is not None:  # freeing the services' objects one by one took ~2 ms of a 200-service shutdown
+        keep.append(scm)
     return 0
 
 
@@ -223,6 +227,7 @@ def main(argv: list[str]) -> int:
     # took 5-7 ms of a 200-service shutdown. Neither it nor interpreter teardown saves anything.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    code = loop.run_until_complete(serve(parse_args(argv)))
+    kept: list[object] = []
+    code = loop.run_until_complete(serve(parse_args(argv), kept))
     exit_now(code)
     return code
