@@ -2,19 +2,23 @@
 
 The group is signalled while the exited main process is still a zombie, so its pid (the group's
 id) cannot have been reused; once reaped, the handle never signals that pid again. os.killpg and
-os.waitpid are wrapped only to record their order; the calls still reach the kernel.
+os.waitpid are wrapped only to record their order; the calls still reach the kernel. And a
+process's end is acted on even while something it left behind keeps its channel open.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
+from svcctl.errors import ERROR_PROCESS_ABORTED
 from svcctl.scm.oslayer import PosixProcess, PosixSpawner
-from tests.conftest import eventually
+from svcctl.types import State
+from tests.conftest import Daemon, eventually
 
 
 def _gone(pid: int) -> bool:
@@ -55,3 +59,48 @@ def test_the_group_is_ended_before_the_reap_and_never_after(monkeypatch: pytest.
     calls.clear()
     proc.kill_tree()
     assert calls == []
+
+
+#: A service that, once RUNNING, forks a child that leaves its session (out of reach of the
+#: group kill) still holding the channel, then crashes without reporting STOPPED.
+_CRASH_LEAVING_CHANNEL = """
+import os, sys, time
+from svcctl.svc import Service, run
+
+out = sys.argv[1]
+
+
+class Probe(Service):
+    def run(self):
+        pid = os.fork()
+        if pid == 0:
+            os.setsid()
+            time.sleep(60)
+            os._exit(0)
+        with open(out + ".tmp", "w") as f:
+            f.write(str(pid))
+        os.rename(out + ".tmp", out)
+        os._exit(3)
+
+
+run(Probe)
+"""
+
+
+def test_a_crash_is_seen_though_a_process_it_left_holds_the_channel(tmp_path: Path) -> None:
+    """B86 when the channel never ends: the process's exit is acted on after CHANNEL_DRAIN_S,
+    not when the last holder of its channel goes."""
+    script, out = tmp_path / "probe.py", tmp_path / "left"
+    script.write_text(_CRASH_LEAVING_CHANNEL)
+    d = Daemon(tmp_path / "home", "--no-boot")
+    try:
+        with d.connect() as mgr, mgr.create_service("probe", f"{sys.executable} {script} {out}") as svc:
+            svc.start()
+            left = eventually(lambda: out.exists() and int(out.read_text()), 10, "the child that keeps the channel")
+            status = eventually(lambda: (s := svc.query()).state is State.STOPPED and s, 10, "STOPPED")
+            assert status.win32_exit_code == ERROR_PROCESS_ABORTED
+            assert not _gone(left)  # the channel was still open when the crash was acted on
+    finally:
+        if out.exists():
+            os.kill(int(out.read_text()), 9)
+        assert d.stop() == 0
