@@ -64,6 +64,15 @@ def eventually(probe: Callable[[], T | None], timeout: float = 10.0, what: str =
         delay = min(delay * 2, 0.05)
 
 
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (Linux): a zombie, exited but not yet reaped, does not count."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def retire(svc: Service, stop_timeout: float = 15.0) -> None:
     """Stop (if need be), delete and close a service a test made."""
     try:

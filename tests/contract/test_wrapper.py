@@ -25,7 +25,7 @@ from svcctl.regvalue import REG_DWORD, REG_EXPAND_SZ, REG_MULTI_SZ, REG_SZ
 from svcctl.types import Action, ActionType, FailureActions, State
 from svcctl.wrapper import wrapper_image_path
 from svcctl.wrapper.settings import SYSTEM_PATH
-from tests.conftest import eventually, retire
+from tests.conftest import alive, eventually, retire
 
 WRAPPED = str(Path(__file__).with_name("wrapped.py"))
 
@@ -87,14 +87,6 @@ def wrap(mgr: Manager, name: str, tmp_path: Path) -> Iterator[Callable[..., Prog
             retire(mgr.open_service(n), stop_timeout=20)
         except Exception:
             pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def _state_letter(pid: int) -> str:
@@ -246,7 +238,7 @@ def test_stop_leaves_no_process_behind_even_escaped_ones(wrap, backend_name):
         contained = "/svcctl-" in Path(f"/proc/{pids[0]}/cgroup").read_text()
         if not contained:  # a process group cannot hold a process that left its session
             pids = pids[:2]
-        assert len(pids) == 3 and all(_alive(p) for p in pids)
+        assert len(pids) == 3 and all(alive(p) for p in pids)
         started = time.monotonic()
         svc.stop()
         checkpoints = _pending_checkpoints(svc, State.STOP_PENDING)
@@ -254,7 +246,7 @@ def test_stop_leaves_no_process_behind_even_escaped_ones(wrap, backend_name):
         assert st.state is State.STOPPED and st.win32_exit_code == 0
         assert time.monotonic() - started >= 1.0  # both graceful steps were waited for
         assert len(checkpoints) >= 3, checkpoints
-    eventually(lambda: not any(_alive(p) for p in pids), 5, "every process of the tree gone")
+    eventually(lambda: not any(alive(p) for p in pids), 5, "every process of the tree gone")
 
 
 def test_tree_is_contained_in_a_cgroup_when_the_scm_may_make_one(wrap):
@@ -387,7 +379,7 @@ def test_command_probe_that_never_passes_fails_the_start_with_1070(wrap, tmp_pat
     assert st.win32_exit_code == 1070
     assert (tmp_path / "probes").read_text().count("probed") >= 2
     pid = prog.wait_record("start")[0]["pid"]
-    eventually(lambda: not _alive(pid), 5, "the program gone")
+    eventually(lambda: not alive(pid), 5, "the program gone")
     assert any("was not ready within 600 ms" in t for t in prog.wrapper_events())
 
 

@@ -18,15 +18,7 @@ import pytest
 from svcctl.errors import ERROR_PROCESS_ABORTED
 from svcctl.scm.oslayer import PosixProcess, PosixSpawner
 from svcctl.types import State
-from tests.conftest import Daemon, eventually
-
-
-def _gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
+from tests.conftest import Daemon, alive, eventually
 
 
 def test_the_group_is_ended_before_the_reap_and_never_after(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -55,7 +47,7 @@ def test_the_group_is_ended_before_the_reap_and_never_after(monkeypatch: pytest.
     proc = asyncio.run(run())
     assert calls.index(("killpg", proc.pid)) < calls.index(("waitpid", proc.pid))
     grandchild = int(left.read_text())
-    eventually(lambda: _gone(grandchild), 10, "the program the service left behind ended")
+    eventually(lambda: not alive(grandchild), 10, "the program the service left behind ended")
     calls.clear()
     proc.kill_tree()
     assert calls == []
@@ -99,7 +91,7 @@ def test_a_crash_is_seen_though_a_process_it_left_holds_the_channel(tmp_path: Pa
             left = eventually(lambda: out.exists() and int(out.read_text()), 10, "the child that keeps the channel")
             status = eventually(lambda: (s := svc.query()).state is State.STOPPED and s, 10, "STOPPED")
             assert status.win32_exit_code == ERROR_PROCESS_ABORTED
-            assert not _gone(left)  # the channel was still open when the crash was acted on
+            assert alive(left)  # the channel was still open when the crash was acted on
     finally:
         if out.exists():
             os.kill(int(out.read_text()), 9)

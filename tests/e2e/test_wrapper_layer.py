@@ -12,17 +12,10 @@ import pytest
 
 from svcctl.wrapper.posix import PosixProcessLayer
 from svcctl.wrapper.process import INTERRUPT, KILL, Program
+from tests.conftest import alive
 
 # A program that forks a grandchild into a session of its own, ignoring the polite signals.
 TREE = "trap '' INT TERM; setsid sh -c \"trap '' INT TERM; echo \\$\\$ > $0; exec sleep 300\" & exec sleep 300"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _launcher_pid() -> int | None:
@@ -31,7 +24,7 @@ def _launcher_pid() -> int | None:
     found = []
     for pid in Path(f"/proc/self/task/{os.getpid()}/children").read_text().split():
         try:
-            if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"svcctl-launcher\0") and _alive(int(pid)):
+            if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"svcctl-launcher\0") and alive(int(pid)):
                 found.append((int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]), int(pid)))
         except OSError:
             pass
@@ -88,7 +81,7 @@ def test_a_stop_right_after_the_spawn_reaches_the_whole_tree(cgroups: bool, laun
 
     mains, grandchildren = asyncio.run(run())
     assert len(grandchildren) >= 10
-    left = [pid for pid in mains + grandchildren if _alive(pid)]
+    left = [pid for pid in mains + grandchildren if alive(pid)]
     for pid in left:
         os.kill(pid, 9)
     if cgroups:
@@ -171,7 +164,7 @@ def test_when_the_launcher_dies_programs_start_from_the_daemon(cgroups: bool, tm
             third = await start(layer, 2)
             assert _launcher_pid() is None
             for program in (first, second, third):
-                assert _alive(program.pid)
+                assert alive(program.pid)
                 program.signal(KILL)
                 assert await program.gone(10)
                 program.release()

@@ -16,7 +16,7 @@ import pytest
 from svcctl.regvalue import REG_EXPAND_SZ
 from svcctl.types import State
 from svcctl.wrapper import wrapper_image_path
-from tests.conftest import Daemon, eventually
+from tests.conftest import Daemon, alive, eventually
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="cgroups are made by root here")
 
@@ -45,8 +45,7 @@ def test_programs_of_a_killed_daemon_are_ended_by_the_next_one(tmp_path, name):
     try:
         with second.connect() as m2:
             _wrapped_sleep(m2, name)  # its first program: the sweep runs
-            eventually(lambda: not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text()
-                       .rsplit(")", 1)[1].split()[0] == "Z", 10, "the orphan ended")
+            eventually(lambda: not alive(pid), 10, "the orphan ended")
             with m2.open_service(name) as svc:
                 svc.stop()
                 svc.wait(State.STOPPED, 15)
